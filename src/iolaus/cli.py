@@ -1,0 +1,337 @@
+"""The ``iolaus`` command: one Typer app, sub-commands per area.
+
+Commands stay thin: they parse options, call the domain, and print with Rich (or JSON with
+``--json`` for scripts). Hostile text is printed through ``iolaus.terminal`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from iolaus import __version__
+from iolaus.config import Settings
+from iolaus.model.ingest import ENTITIES, ImportSummary
+from iolaus.store import migrate
+from iolaus.store.engine import DatabaseURLError, open_engine
+from iolaus.terminal import printable, shown
+
+app = typer.Typer(
+    name="iolaus",
+    help="Find, triage and act on communities sharing intimate images without consent or child "
+    "sexual abuse material. Data goes to ./iolaus.db (SQLite) unless --db or "
+    "IOLAUS_DATABASE_URL names another database (e.g. postgresql://user@host/db).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+db_app = typer.Typer(help="Database schema: migrations (Alembic).", no_args_is_help=True)
+import_app = typer.Typer(help="Import data from a source.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class State:
+    """Per-invocation settings, resolved once in the callback."""
+
+    settings: Settings = Settings()
+    _engine: Engine | None = None
+
+    def engine(self, *, migrate_schema: bool = True) -> Engine:
+        if self._engine is None:
+            try:
+                self._engine = open_engine(self.settings.database_url)
+            except DatabaseURLError as exc:
+                fail(str(exc))
+            if migrate_schema:
+                try:
+                    migrate.ensure_schema(self._engine, auto_migrate=self.settings.auto_migrate)
+                except migrate.SchemaOutOfDateError as exc:
+                    fail(str(exc))
+        return self._engine
+
+
+state = State()
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {printable(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"iolaus {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL or SQLite path. Default: IOLAUS_DATABASE_URL, else ./iolaus.db.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    state.settings = Settings.from_env(db)
+    state._engine = None
+
+
+# -- db -------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply schema migrations (creates the database on first run)."""
+    engine = state.engine(migrate_schema=False)
+    migrate.upgrade(engine, revision)
+    out.print(f"database at revision {migrate.current_revision(engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; 'base' drops every table.")],
+) -> None:
+    """Revert schema migrations down to REVISION."""
+    engine = state.engine(migrate_schema=False)
+    migrate.downgrade(engine, revision)
+    out.print(f"database at revision {migrate.current_revision(engine) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's."""
+    engine = state.engine(migrate_schema=False)
+    out.print(f"database: {migrate.current_revision(engine) or 'empty'}")
+    out.print(f"code:     {migrate.head_revision(engine)}")
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+@import_app.command("discord-export")
+def import_discord_export(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="DiscordChatExporter JSON files, or folders searched for *.json."),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import DiscordChatExporter JSON exports (idempotent: re-importing adds nothing).
+
+    Each file is imported whole or not at all; a broken file is reported and the others go on.
+    Exit status 1 if any file failed.
+    """
+    from iolaus.ingest.discord_export import discover
+
+    files = discover(paths)
+    if not files:
+        fail("no export files found in the given paths")
+    summary = _run_import(files, quiet=as_json)
+    _report_import(summary, as_json)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
+    from iolaus.ingest.discord_export import import_exports
+
+    engine = state.engine()
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(f"importing {len(files)} file(s)", total=total)
+
+        def on_file(path: Path, failure: object) -> None:
+            if failure is not None and not quiet:
+                err.print(f"[red]failed:[/] {printable(str(failure.error))}", highlight=False)  # type: ignore[attr-defined]
+
+        return import_exports(
+            engine, files, progress=lambda n: progress.advance(task, n), on_file=on_file
+        )
+
+
+def _report_import(summary: ImportSummary, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(summary.to_json()))
+        return
+    table = Table(
+        title=f"{summary.files_imported} file(s) imported, {len(summary.failures)} failed"
+    )
+    for column in ("", "new", "updated", "unchanged"):
+        table.add_column(column, justify="right" if column else "left")
+    for name in ENTITIES:
+        c = summary.counts[name]
+        table.add_row(name, f"{c.new:,}", f"{c.updated:,}", f"{c.unchanged:,}")
+    out.print(table)
+
+
+# -- communities ----------------------------------------------------------------------------
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+@app.command("communities")
+def communities_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List stored communities with members, channels, messages, attachments and activity."""
+    from iolaus.store.queries import list_communities
+
+    with state.engine().connect() as conn:
+        rows = list_communities(conn)
+    if as_json:
+        _print_json([row.to_json() for row in rows])
+        return
+    table = Table(title=f"{len(rows)} communities")
+    for column in (
+        "id",
+        "name",
+        "platform id",
+        "status",
+        "members",
+        "channels",
+        "messages",
+        "files",
+        "first activity",
+        "last activity",
+    ):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            shown(row.name, 40),
+            row.external_id,
+            row.status,
+            f"{row.members:,}",
+            f"{row.channels:,}",
+            f"{row.messages:,}",
+            f"{row.attachments:,}",
+            _when(row.first_activity),
+            _when(row.last_activity),
+        )
+    out.print(table)
+
+
+@app.command("community")
+def community_command(
+    ref: Annotated[str, typer.Argument(help="Community id (Iolaus id or platform id).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="How many members to show.")] = 10,
+) -> None:
+    """Show a community: its channels and most active members."""
+    from iolaus.store.queries import community_detail, find_community_id
+
+    with state.engine().connect() as conn:
+        community_id = find_community_id(conn, ref)
+        detail = community_detail(conn, community_id, top) if community_id else None
+    if detail is None:
+        fail(f"no community {ref!r}")
+        return
+    if as_json:
+        _print_json(detail.to_json())
+        return
+    o = detail.overview
+    out.print(shown(f"{o.name}"), style="bold")
+    out.print(
+        f"{o.platform} {o.external_id} · {o.status} · {o.members:,} members · "
+        f"{o.messages:,} messages · {o.attachments:,} files · "
+        f"{_when(o.first_activity)} → {_when(o.last_activity)}",
+        highlight=False,
+        markup=False,
+    )
+    channels = Table(title="channels")
+    for column in ("category", "channel", "kind", "messages", "last activity", "topic"):
+        channels.add_column(column)
+    for c in detail.channels:
+        channels.add_row(
+            shown(c.category, 30),
+            shown(c.name, 40),
+            c.kind,
+            f"{c.messages:,}",
+            _when(c.last_activity),
+            shown(c.topic, 50),
+        )
+    out.print(channels)
+    members = Table(title="most active members")
+    for column in ("account", "display name", "roles", "messages", "first seen", "last seen"):
+        members.add_column(column)
+    for m in detail.top_members:
+        members.add_row(
+            shown(m.username, 32),
+            shown(m.display_name, 32),
+            shown(", ".join(m.roles), 40),
+            f"{m.messages:,}",
+            _when(m.first_seen),
+            _when(m.last_seen),
+        )
+    out.print(members)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo_command(
+    seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same world.")] = 7,
+    size: Annotated[str, typer.Option(help="small (≈10k messages) or large (≈300k).")] = "small",
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the export files.")] = Path(
+        "demo-world"
+    ),
+    media: Annotated[
+        bool, typer.Option("--media", help="Also write the generated abstract images.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the import summary as JSON.")
+    ] = False,
+) -> None:
+    """Write a synthetic platform as DiscordChatExporter files and import it.
+
+    The world holds ordinary communities, hard negatives (support groups, genealogy, resale…),
+    a few abusive-pattern communities and a re-created successor of one of them. All text is
+    short and non-graphic; all images are generated abstract art.
+    """
+    from iolaus.demo.world import build_world
+
+    if size not in {"small", "large"}:
+        fail("--size must be 'small' or 'large'")
+    world = build_world(out_dir, seed=seed, size=size, media=media)  # type: ignore[arg-type]
+    if not as_json:
+        out.print(f"wrote {len(world.files)} export files to {out_dir}", highlight=False)
+    summary = _run_import(list(world.files), quiet=as_json)
+    _report_import(summary, as_json)
+    if not summary.ok:
+        raise typer.Exit(1)
