@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, case, insert, select, update
 
 from iolaus.model.ingest import EntityCounts, empty_counts
 from iolaus.model.platform import Account, Channel, Community, Message
+from iolaus.store.bulk import insert_rows
 from iolaus.store.tables import (
     account_names,
     accounts,
@@ -181,7 +182,7 @@ class MirrorWriter:
         new = [ext for ext in missing if ext not in self._account_ids]
         if new:
             inserted = self.conn.execute(
-                insert(accounts).returning(cols.id, cols.external_id, sort_by_parameter_order=True),
+                insert(accounts).returning(cols.id, cols.external_id),
                 [
                     {
                         "platform_id": self.platform_id,
@@ -235,10 +236,10 @@ class MirrorWriter:
         counts.unchanged += len(batch) - len(ids)
 
         new = [m for ext, m in latest_by_id.items() if ext not in existing]
-        message_ids: dict[str, int] = {}
         if new:
-            inserted = self.conn.execute(
-                insert(messages).returning(cols.id, cols.external_id, sort_by_parameter_order=True),
+            insert_rows(
+                self.conn,
+                messages,
                 [
                     {
                         "channel_id": channel_id,
@@ -254,14 +255,30 @@ class MirrorWriter:
                     }
                     for m in new
                 ],
-            ).all()
-            message_ids = {row.external_id: int(row.id) for row in inserted}
-            counts.new += len(new)
-            self._insert_attachments(
-                [(message_ids[m.external_id], a) for m in new for a in m.attachments]
             )
+            counts.new += len(new)
+            with_files = [m for m in new if m.attachments]
+            if with_files:
+                row_ids = self._message_ids(channel_id, [m.external_id for m in with_files])
+                self._insert_attachments(
+                    [(row_ids[m.external_id], a) for m in with_files for a in m.attachments]
+                )
         if existing:
             self._refresh_messages(existing, latest_by_id, observed_at)
+
+    def _message_ids(self, channel_id: int, external_ids: Sequence[str]) -> dict[str, int]:
+        cols = messages.c
+        found: dict[str, int] = {}
+        for chunk in _chunks(external_ids):
+            found.update(
+                (row.external_id, int(row.id))
+                for row in self.conn.execute(
+                    select(cols.id, cols.external_id)
+                    .where(cols.channel_id == channel_id)
+                    .where(cols.external_id.in_(chunk))
+                )
+            )
+        return found
 
     def _refresh_messages(
         self, existing: dict[str, Any], incoming: dict[str, Message], observed_at: datetime
@@ -356,7 +373,7 @@ class MirrorWriter:
                     "url": a.url,
                 }
             )
-        self.conn.execute(insert(attachments), rows)
+        insert_rows(self.conn, attachments, rows)
         self.counts["attachments"].new += len(rows)
 
     # -- memberships and name history ----------------------------------------------------------
