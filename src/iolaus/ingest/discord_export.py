@@ -233,11 +233,8 @@ def _message_batches(path: Path, progress: ProgressFn | None) -> Iterator[list[M
                     yield batch
                     batch = []
         except ijson.JSONError as exc:
-            where = (
-                "before the first message"
-                if index < 0
-                else (f"after message #{index + 1} (id {last_id}), near byte {reader.offset}")
-            )
+            after = f" after message id {last_id}" if last_id else ""
+            where = f"in messages[{index + 1}]{after}, near byte {reader.offset}"
             raise SourceError(source, where, _json_problem(exc)) from exc
     if batch:
         yield batch
@@ -245,7 +242,7 @@ def _message_batches(path: Path, progress: ProgressFn | None) -> Iterator[list[M
 
 def _json_problem(exc: Exception) -> str:
     text = str(exc).strip()
-    if "premature EOF" in text or "Incomplete" in type(exc).__name__:
+    if "premature EOF" in text:
         return f"truncated or malformed JSON ({text.splitlines()[0] if text else 'premature end'})"
     if "UTF8" in text or "UTF-8" in text:
         return "not valid UTF-8 text"
