@@ -87,7 +87,7 @@ def test_db_commands(tmp_path: Path) -> None:
     code, out, _ = run(db, "db", "current")
     assert "database: empty" in out
     code, out, _ = run(db, "db", "upgrade")
-    assert code == 0 and "database at revision 0001" in out
+    assert code == 0 and "database at revision 0002" in out
     code, out, _ = run(db, "db", "downgrade", "base")
     assert code == 0 and "base" in out
 

@@ -12,9 +12,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -155,4 +157,167 @@ attachments = Table(
     Column("media_kind", String(16), nullable=False),
     Column("url", Text, nullable=False),
     UniqueConstraint("message_id", "external_id"),
+)
+
+# -- media hashes on attachments ----------------------------------------------------------------
+
+attachment_hashes = Table(
+    "attachment_hashes",
+    metadata,
+    Column("attachment_id", ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Column("md5", String(32)),
+    Column("sha256", String(64)),
+    Column("video_frames", Integer),
+    Column("error", Text),
+    Column("hashed_at", UTCDateTime, nullable=False),
+    Index("ix_attachment_hashes_md5", "md5"),
+    Index("ix_attachment_hashes_pdq", "pdq"),
+)
+
+# -- hash banks (HMA's curation model) ----------------------------------------------------------
+
+banks = Table(
+    "banks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text),
+    Column("category", String(32), nullable=False),
+    Column("pdq_threshold", Integer, nullable=False, default=31),
+    Column("is_allowlist", Boolean, nullable=False, default=False),
+    Column("enabled_ratio", Float, nullable=False, default=1.0),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+bank_content = Table(
+    "bank_content",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bank_id", ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
+    Column("disable_until_ts", BigInteger, nullable=False, default=1),
+    Column("content_ref", Text),
+    Column("content_uri", Text),
+    Column("original_media_uri", Text),
+    Column("metadata_json", Text),
+    Column("note", String(255)),
+    Column("source", String(128), nullable=False, default="manual"),
+    Column("submission_id", ForeignKey("victim_submissions.id", ondelete="CASCADE")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_bank_content_bank_id", "bank_id"),
+    Index("ix_bank_content_submission_id", "submission_id"),
+)
+
+bank_signals = Table(
+    "bank_signals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_id", ForeignKey("bank_content.id", ondelete="CASCADE"), nullable=False),
+    Column("signal_type", String(32), nullable=False),
+    Column("value", String(128), nullable=False),
+    UniqueConstraint("content_id", "signal_type"),
+    Index("ix_bank_signals_type_value", "signal_type", "value"),
+)
+
+hash_changes = Table(
+    "hash_changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("signal_type", String(32), nullable=False),
+    Column("content_id", Integer, nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+victim_submissions = Table(
+    "victim_submissions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("withdrawn_at", UTCDateTime),
+)
+
+# -- exchanges (python-threatexchange's SignalExchangeAPI model) ---------------------------------
+
+exchanges = Table(
+    "exchanges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("api", String(64), nullable=False),
+    Column("bank_id", ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("config_json", Text, nullable=False, default="{}"),
+    Column("credentials", LargeBinary),
+    Column("checkpoint_json", Text),
+    Column("fetch_started_at", UTCDateTime),
+    Column("fetch_completed_at", UTCDateTime),
+    Column("fetch_succeeded", Boolean),
+    Column("fetch_error", Text),
+    Column("fetched_items", Integer, nullable=False, default=0),
+)
+
+exchange_records = Table(
+    "exchange_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exchange_id", ForeignKey("exchanges.id", ondelete="CASCADE"), nullable=False),
+    Column("record_key", String(255), nullable=False),
+    Column("content_id", ForeignKey("bank_content.id", ondelete="CASCADE"), nullable=False),
+    UniqueConstraint("exchange_id", "record_key"),
+    Index("ix_exchange_records_content_id", "content_id"),
+)
+
+# -- access and accountability ------------------------------------------------------------------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("trusted_flagger", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text),
+    Column("details", Text),
+    Index("ix_audit_log_at", "at"),
+)
+
+# -- signals: a detector's finding, with a human explanation -------------------------------------
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("detector", String(64), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("details", Text),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE")),
+    Column("channel_id", ForeignKey("channels.id", ondelete="CASCADE")),
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE")),
+    Column("attachment_id", ForeignKey("attachments.id", ondelete="CASCADE")),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_signals_community_id", "community_id"),
+    Index("ix_signals_message_id", "message_id"),
 )
