@@ -1,97 +1,26 @@
-"""The ``iolaus`` command: one Typer app, sub-commands per area.
-
-Commands stay thin: they parse options, call the domain, and print with Rich (or JSON with
-``--json`` for scripts). Hostile text is printed through ``iolaus.terminal`` only.
-"""
+"""Commands over the platform mirror: schema, imports, communities, the demo world."""
 
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
-from iolaus import __version__
-from iolaus.config import Settings
+from iolaus.cli.main import app, err, fail, out, print_json, state
 from iolaus.model.ingest import ENTITIES, ImportSummary
 from iolaus.store import migrate
-from iolaus.store.engine import DatabaseURLError, open_engine
 from iolaus.terminal import printable, shown
 
-app = typer.Typer(
-    name="iolaus",
-    help="Find, triage and act on communities sharing intimate images without consent or child "
-    "sexual abuse material. Data goes to ./iolaus.db (SQLite) unless --db or "
-    "IOLAUS_DATABASE_URL names another database (e.g. postgresql://user@host/db).",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-)
 db_app = typer.Typer(help="Database schema: migrations (Alembic).", no_args_is_help=True)
 import_app = typer.Typer(help="Import data from a source.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
-
-out = Console()
-err = Console(stderr=True)
-
-
-class State:
-    """Per-invocation settings, resolved once in the callback."""
-
-    settings: Settings = Settings()
-    _engine: Engine | None = None
-
-    def engine(self, *, migrate_schema: bool = True) -> Engine:
-        if self._engine is None:
-            try:
-                self._engine = open_engine(self.settings.database_url)
-            except DatabaseURLError as exc:
-                fail(str(exc))
-            if migrate_schema:
-                try:
-                    migrate.ensure_schema(self._engine, auto_migrate=self.settings.auto_migrate)
-                except migrate.SchemaOutOfDateError as exc:
-                    fail(str(exc))
-        return self._engine
-
-
-state = State()
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {printable(message)}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"iolaus {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Database URL or SQLite path. Default: IOLAUS_DATABASE_URL, else ./iolaus.db.",
-            show_default=False,
-        ),
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = False,
-) -> None:
-    state.settings = Settings.from_env(db)
-    state._engine = None
 
 
 # -- db -------------------------------------------------------------------------------------
@@ -171,7 +100,11 @@ def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
 
         def on_file(path: Path, failure: object) -> None:
             if failure is not None and not quiet:
-                err.print(f"[red]failed:[/] {printable(str(failure.error))}", highlight=False)  # type: ignore[attr-defined]
+                err.print(
+                    f"[red]failed:[/] {escape(printable(str(failure.error)))}",
+                    highlight=False,
+                    soft_wrap=True,
+                )  # type: ignore[attr-defined]
 
         return import_exports(
             engine, files, progress=lambda n: progress.advance(task, n), on_file=on_file
@@ -210,7 +143,7 @@ def communities_command(
     with state.engine().connect() as conn:
         rows = list_communities(conn)
     if as_json:
-        _print_json([row.to_json() for row in rows])
+        print_json([row.to_json() for row in rows])
         return
     table = Table(title=f"{len(rows)} communities")
     for column in (
@@ -258,7 +191,7 @@ def community_command(
         fail(f"no community {ref!r}")
         return
     if as_json:
-        _print_json(detail.to_json())
+        print_json(detail.to_json())
         return
     o = detail.overview
     out.print(shown(f"{o.name}"), style="bold")
@@ -297,10 +230,6 @@ def community_command(
     out.print(members)
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
 # -- demo -----------------------------------------------------------------------------------
 
 
@@ -330,7 +259,9 @@ def demo_command(
         fail("--size must be 'small' or 'large'")
     world = build_world(out_dir, seed=seed, size=size, media=media)  # type: ignore[arg-type]
     if not as_json:
-        out.print(f"wrote {len(world.files)} export files to {out_dir}", highlight=False)
+        out.print(
+            f"wrote {len(world.files)} export files to {out_dir}", highlight=False, soft_wrap=True
+        )
     summary = _run_import(list(world.files), quiet=as_json)
     _report_import(summary, as_json)
     if not summary.ok:
