@@ -24,8 +24,12 @@ def exports(tmp_path: Path) -> Path:
     folder = tmp_path / "exports"
     folder.mkdir()
     write_export(folder / "general.json", [msg(1, ALICE, attachments=[photo(1)]), msg(2, BOB)])
-    write_export(folder / "random.json", [msg(3, BOB)], channel_id="400000000000000002",
-                 channel_name="random [x]")
+    write_export(
+        folder / "random.json",
+        [msg(3, BOB)],
+        channel_id="400000000000000002",
+        channel_name="random [x]",
+    )
     return folder
 
 

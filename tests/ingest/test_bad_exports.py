@@ -59,13 +59,19 @@ def _delete(path: list) -> Callable[[dict], None]:
 CASES: dict[str, tuple[Callable[[Path], bytes], str]] = {
     "empty file": (lambda tmp: b"", "empty file"),
     "whitespace only": (lambda tmp: b"   \n", "JSON"),
-    "truncated": (lambda tmp: _good(tmp).encode()[:-60], "in messages[1] after message id 300000000000000001"),
+    "truncated": (
+        lambda tmp: _good(tmp).encode()[:-60],
+        "in messages[1] after message id 300000000000000001",
+    ),
     "truncated in header": (lambda tmp: _good(tmp).encode()[:40], "truncated"),
     "malformed": (
         lambda tmp: _good(tmp).replace('"content"', '"content" "x"', 1).encode(),
         "invalid JSON",
     ),
-    "not UTF-8": (lambda tmp: _good(tmp).replace("message 2", "m\xe9ssage").encode("latin-1"), "UTF-8"),
+    "not UTF-8": (
+        lambda tmp: _good(tmp).replace("message 2", "m\xe9ssage").encode("latin-1"),
+        "UTF-8",
+    ),
     "array at top level": (lambda tmp: b"[1, 2, 3]", "not a DiscordChatExporter export"),
     "object that is not an export": (
         lambda tmp: b'{"name": "x", "items": []}',
@@ -80,7 +86,10 @@ CASES: dict[str, tuple[Callable[[Path], bytes], str]] = {
         _mutate(_set(["messages", 0, "content"], 5)),
         "messages[0] (id 300000000000000001).content: expected a string, got int",
     ),
-    "author missing": (_mutate(_delete(["messages", 1, "author"])), "messages[1] (id 300000000000000002).author"),
+    "author missing": (
+        _mutate(_delete(["messages", 1, "author"])),
+        "messages[1] (id 300000000000000002).author",
+    ),
     "author id null": (_mutate(_set(["messages", 0, "author", "id"], None)), "author.id"),
     "bad timestamp": (
         _mutate(_set(["messages", 1, "timestamp"], "yesterday")),
@@ -90,12 +99,17 @@ CASES: dict[str, tuple[Callable[[Path], bytes], str]] = {
         _mutate(_set(["messages", 1, "attachments"], [{**photo(1), "fileSizeBytes": "big"}])),
         "attachments[0].fileSizeBytes",
     ),
-    "message not an object": (_mutate(_set(["messages", 1], "hello")), "messages[1]: expected an object"),
+    "message not an object": (
+        _mutate(_set(["messages", 1], "hello")),
+        "messages[1]: expected an object",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_file_is_reported_and_rolled_back(case: str, sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_bad_file_is_reported_and_rolled_back(
+    case: str, sqlite_engine: Engine, tmp_path: Path
+) -> None:
     make, expected = CASES[case]
     before_ok = write_export(tmp_path / "before.json", [msg(10)], channel_id="77")
     assert import_exports(sqlite_engine, [before_ok]).ok
@@ -116,7 +130,9 @@ def test_bad_file_is_reported_and_rolled_back(case: str, sqlite_engine: Engine, 
 def test_a_failed_file_does_not_stop_the_others(engine: Engine, tmp_path: Path) -> None:
     good1 = write_export(tmp_path / "1.json", [msg(1)], channel_id="1")
     bad = tmp_path / "2.json"
-    bad.write_bytes(write_export(tmp_path / "tmp.json", [msg(2), msg(3)], channel_id="2").read_bytes()[:-80])
+    bad.write_bytes(
+        write_export(tmp_path / "tmp.json", [msg(2), msg(3)], channel_id="2").read_bytes()[:-80]
+    )
     good3 = write_export(tmp_path / "3.json", [msg(4)], channel_id="3")
     summary = import_exports(engine, [good1, bad, good3])
     assert summary.files_imported == 2

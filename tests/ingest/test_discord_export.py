@@ -177,7 +177,13 @@ def test_hostile_text_is_stored_as_text(engine: Engine, tmp_path: Path) -> None:
     names = ["../../etc/passwd", "a\\b\\c.png", "nul\x00byte.jpg", "x" * 5000 + ".jpg"]
     export = write_export(
         tmp_path / "hostile.json",
-        [msg(1, content="<script>alert(1)</script>\x00", attachments=[photo(i, n) for i, n in enumerate(names)])],
+        [
+            msg(
+                1,
+                content="<script>alert(1)</script>\x00",
+                attachments=[photo(i, n) for i, n in enumerate(names)],
+            )
+        ],
     )
     assert import_exports(engine, [export]).ok
     with engine.connect() as conn:

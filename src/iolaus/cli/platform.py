@@ -124,6 +124,13 @@ def _report_import(summary: ImportSummary, as_json: bool) -> None:
         c = summary.counts[name]
         table.add_row(name, f"{c.new:,}", f"{c.updated:,}", f"{c.unchanged:,}")
     out.print(table)
+    media = summary.media
+    if media.hashed or media.refused:
+        out.print(
+            f"media files: {media.hashed:,} hashed, {media.matched:,} matching a bank, "
+            f"{media.refused:,} refused",
+            highlight=False,
+        )
 
 
 # -- communities ----------------------------------------------------------------------------

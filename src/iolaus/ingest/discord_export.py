@@ -26,7 +26,9 @@ from typing import IO, Any
 import ijson
 from sqlalchemy import Engine
 
+from iolaus.hashing.matcher import Matcher
 from iolaus.ingest.errors import SourceError
+from iolaus.ingest.media import hash_channel_media
 from iolaus.ingest.text import clean
 from iolaus.model.ingest import FileFailure, ImportSummary
 from iolaus.model.platform import Account, Attachment, Channel, Community, MediaKind, Message
@@ -94,9 +96,10 @@ def import_exports(
     """Import every export file; a failed file is rolled back and reported, the rest go on."""
     summary = ImportSummary()
     counted: set[tuple[str, str]] = set()
+    matcher = Matcher(engine)  # loads its index only if an export brought media files
     with few_collections():
         for path in paths:
-            _import_one(engine, path, summary, counted, progress, on_file)
+            _import_one(engine, path, summary, counted, matcher, progress, on_file)
     return summary
 
 
@@ -105,6 +108,7 @@ def _import_one(
     path: Path,
     summary: ImportSummary,
     counted: set[tuple[str, str]],
+    matcher: Matcher,
     progress: ProgressFn | None,
     on_file: Callable[[Path, FileFailure | None], None] | None,
 ) -> None:
@@ -113,8 +117,9 @@ def _import_one(
     try:
         with engine.begin() as conn:
             writer = MirrorWriter(conn, PLATFORM, counted)
-            _import_file(writer, path, progress)
+            channel_id = _import_file(writer, path, progress)
             writer.finish()
+            media = hash_channel_media(conn, channel_id, path.parent, matcher)
     except SourceError as exc:
         failure = FileFailure(str(path), str(exc))
     except OSError as exc:
@@ -122,6 +127,7 @@ def _import_one(
     if failure is None:
         summary.files_imported += 1
         summary.merge(writer.counts)
+        summary.media.add(media)
         counted |= writer.newly_counted
     else:
         summary.failures.append(failure)
@@ -155,7 +161,8 @@ def _open(path: Path, progress: ProgressFn | None) -> tuple[IO[bytes], _Counting
     return raw, _CountingReader(raw, progress)
 
 
-def _import_file(writer: MirrorWriter, path: Path, progress: ProgressFn | None) -> None:
+def _import_file(writer: MirrorWriter, path: Path, progress: ProgressFn | None) -> int:
+    """Write one export's community, channel and messages; returns the channel's row id."""
     source = str(path)
     if not path.is_file():
         raise SourceError(source, "", "not a file")
@@ -166,6 +173,7 @@ def _import_file(writer: MirrorWriter, path: Path, progress: ProgressFn | None) 
     channel_id = writer.channel(community_id, header.channel, header.exported_at)
     for batch in _message_batches(path, progress):
         writer.messages(community_id, channel_id, batch, header.exported_at)
+    return channel_id
 
 
 def read_header(path: Path) -> ExportHeader:

@@ -29,6 +29,23 @@ def empty_counts() -> dict[str, EntityCounts]:
 
 
 @dataclass
+class MediaCounts:
+    """Local media files met during an import: hashed, matching a bank, refused."""
+
+    hashed: int = 0
+    matched: int = 0
+    refused: int = 0
+
+    def add(self, other: MediaCounts) -> None:
+        self.hashed += other.hashed
+        self.matched += other.matched
+        self.refused += other.refused
+
+    def to_json(self) -> dict[str, int]:
+        return {"hashed": self.hashed, "matched": self.matched, "refused": self.refused}
+
+
+@dataclass
 class FileFailure:
     """A file that was rolled back, with where it broke."""
 
@@ -43,6 +60,7 @@ class ImportSummary:
     files_imported: int = 0
     failures: list[FileFailure] = field(default_factory=list)
     counts: dict[str, EntityCounts] = field(default_factory=empty_counts)
+    media: MediaCounts = field(default_factory=MediaCounts)
 
     @property
     def ok(self) -> bool:
@@ -58,4 +76,5 @@ class ImportSummary:
             "files_failed": len(self.failures),
             "failures": [{"path": f.path, "error": f.error} for f in self.failures],
             "counts": {name: value.to_json() for name, value in self.counts.items()},
+            "media": self.media.to_json(),
         }

@@ -309,7 +309,7 @@ def get_content(conn: Connection, content_id: int) -> BankContent | None:
 
 
 def list_content(
-    conn: Connection, bank_name: str, *, limit: int = 100, offset: int = 0
+    conn: Connection, bank_name: str, *, limit: int | None = 100, offset: int = 0
 ) -> list[BankContent]:
     bank = require_bank(conn, bank_name)
     return _contents(conn, bank_content.c.bank_id == bank.id, limit=limit, offset=offset)
