@@ -565,17 +565,18 @@ BOT_LINES: dict[str, tuple[str, ...]] = {
 
 # --- attachments ---------------------------------------------------------------------------------
 
+# Name templates with their weights: {n4} is a counter, {date}/{time}/{ms} when it was taken.
 ATTACHMENT_NAMES: tuple[tuple[str, float], ...] = (
     ("IMG_{n4}.jpg", 0.34),
     ("photo.png", 0.08),
     ("image0.jpg", 0.1),
     ("unknown.png", 0.06),
-    ("Screenshot_2024{n4}-{n6}.png", 0.1),
-    ("PXL_2024{n4}_{n6}.jpg", 0.1),
+    ("Screenshot_{date}-{time}.png", 0.1),
+    ("PXL_{date}_{time}{ms}.jpg", 0.1),
     ("IMG_{n4}.jpeg", 0.05),
     ("clip.mp4", 0.07),
     ("video_{n4}.mov", 0.03),
-    ("VID_{n4}.mp4", 0.04),
+    ("VID_{date}_{time}.mp4", 0.04),
     ("notes.pdf", 0.01),
     ("voice-message.ogg", 0.02),
 )
@@ -585,7 +586,7 @@ ATTACHMENT_NAMES: tuple[tuple[str, float], ...] = (
 HOSTILE_FILE_NAMES: tuple[str, ...] = (
     "../../../etc/passwd.jpg",
     "..\\..\\Windows\\System32\\drivers\\etc\\hosts.png",
-    "/var/tmp/photo.jpg",
+    "/var/tmp/photo.jpg",  # noqa: S108 (a hostile name, never opened)
     "photo\x00.jpg",
     "IMG_\u202egpj.exe",
     "CON.png",
