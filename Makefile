@@ -23,7 +23,7 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	@touch $@ $(RUN_STAMP)
 
 run: $(RUN_STAMP)
-	$(VENV)/bin/iolaus demo
+	$(VENV)/bin/iolaus demo --media
 	$(VENV)/bin/iolaus communities
 
 test: $(TEST_STAMP)

@@ -30,7 +30,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-out = Console()
+# Piped output is for reading in files and logs: do not squeeze tables into 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 

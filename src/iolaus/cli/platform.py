@@ -137,7 +137,7 @@ def _report_import(summary: ImportSummary, as_json: bool) -> None:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+    return value.strftime("%Y-%m-%d") if value else "—"
 
 
 @app.command("communities")
@@ -269,6 +269,12 @@ def demo_command(
         out.print(
             f"wrote {len(world.files)} export files to {out_dir}", highlight=False, soft_wrap=True
         )
+    if media:
+        from iolaus.demo.seed import DEMO_BANK, seed_demo_bank
+
+        added = seed_demo_bank(state.engine(), world)
+        if not as_json:
+            out.print(f"bank {DEMO_BANK}: {added} known image hashes added", highlight=False)
     summary = _run_import(list(world.files), quiet=as_json)
     _report_import(summary, as_json)
     if not summary.ok:
