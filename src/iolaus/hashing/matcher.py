@@ -185,7 +185,7 @@ class Matcher:
             size = len(self._pdq) if self._pdq is not None else 0
         with self.engine.connect() as conn:
             exact = {
-                kind.value: sum(1 for _ in bank_store.signals_of_type(conn, kind.value))
+                kind.value: bank_store.count_signals(conn, kind.value)
                 for kind in SignalType
                 if kind is not SignalType.PDQ
             }

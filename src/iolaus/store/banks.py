@@ -377,6 +377,16 @@ def signals_of_type(conn: Connection, signal_type: str) -> Iterator[tuple[int, s
         yield int(row.content_id), row.value
 
 
+def count_signals(conn: Connection, signal_type: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(bank_signals)
+            .where(bank_signals.c.signal_type == signal_type)
+        ).scalar_one()
+    )
+
+
 def changes_since(
     conn: Connection, seq: int, signal_type: str, limit: int = 100_000
 ) -> tuple[int, list[tuple[str, int, str | None]]]:
