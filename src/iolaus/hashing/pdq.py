@@ -57,7 +57,6 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -243,14 +242,20 @@ def _describe(exc: BaseException) -> str:
 
 
 def _open(source: str | os.PathLike[str] | BinaryIO) -> Image.Image:
-    """Open with only our plugins; a size over MAX_IMAGE_PIXELS raises instead of warning.
+    """Open with only our plugins and refuse anything over MAX_IMAGE_PIXELS.
 
-    ``catch_warnings`` is process-wide state in Python 3.11; the filter only ever turns this
-    one warning category into an error, which is what every caller wants anyway.
+    The size is checked here rather than by turning Pillow's warning into an error: a warnings
+    filter is process-wide state, racy when the API hashes uploads in several threads.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return Image.open(source, formats=PHOTO_FORMATS)
+    image = Image.open(source, formats=PHOTO_FORMATS)
+    width, height = image.size
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and width * height > limit:
+        image.close()
+        raise Image.DecompressionBombError(
+            f"{width}x{height} pixels is over the limit of {limit} pixels"
+        )
+    return image
 
 
 def _exif_orientation(image: Image.Image) -> int:
