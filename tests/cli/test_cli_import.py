@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from iolaus.cli import app
+from iolaus.store import migrate
+from iolaus.store.engine import open_engine
 from tests.exports import ALICE, BOB, msg, photo, write_export
 
 runner = CliRunner()
@@ -88,10 +90,11 @@ def test_unknown_community_and_no_files(tmp_path: Path) -> None:
 
 def test_db_commands(tmp_path: Path) -> None:
     db = str(tmp_path / "m.db")
+    head = migrate.head_revision(open_engine(db))
     code, out, _ = run(db, "db", "current")
     assert "database: empty" in out
     code, out, _ = run(db, "db", "upgrade")
-    assert code == 0 and "database at revision 0002" in out
+    assert code == 0 and f"database at revision {head}" in out
     code, out, _ = run(db, "db", "downgrade", "base")
     assert code == 0 and "base" in out
 

@@ -321,3 +321,27 @@ signals = Table(
     Index("ix_signals_community_id", "community_id"),
     Index("ix_signals_message_id", "message_id"),
 )
+
+# -- detection ------------------------------------------------------------------------------------
+
+protected_persons = Table(
+    "protected_persons",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("aliases", Text, nullable=False, default="[]"),
+    Column("note", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+community_risk = Table(
+    "community_risk",
+    metadata,
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("band", String(16), nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("stats", Text, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Index("ix_community_risk_score", "score"),
+)
