@@ -53,7 +53,9 @@ def serve(
         out.print("no API token yet: create one with `iolaus token create --name N --role R`")
     if not _is_loopback(host):
         out.print("listening beyond this machine: put the API behind a TLS-terminating proxy")
-    uvicorn.run(web_app, host=host, port=port, server_header=False, log_level="info")
+    uvicorn.run(
+        web_app, host=host, port=port, server_header=False, log_level="info", access_log=False
+    )
 
 
 @token_app.command("create")
@@ -76,7 +78,7 @@ def token_create(
         fail(str(exc))
         return
     out.print(f"token {token_id} ({name}, role {role.value}):", highlight=False)
-    print(plaintext)  # plain stdout, so that `iolaus token create … | tail -1` captures it
+    print(plaintext)  # alone on its line of plain stdout: `grep "^iol_"` captures it
     out.print("Store it now: it cannot be shown again. Revoke it with `iolaus token revoke ID`.")
 
 
