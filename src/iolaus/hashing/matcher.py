@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from iolaus.hashing.pdq_index import PdqIndex
+from iolaus.hashing.index import PdqIndex
 from iolaus.model.banks import PDQ_MAX_THRESHOLD, Match, SignalType, normalise_signal
 from iolaus.store import banks as bank_store
 
@@ -66,7 +66,8 @@ class Matcher:
     def _load(self) -> None:
         with self.engine.connect() as conn:
             if self.index_dir is not None and PdqIndex.exists(self.index_dir):
-                self._pdq, self._checkpoint = PdqIndex.load(self.index_dir)
+                self._pdq = PdqIndex.load(self.index_dir)
+                self._checkpoint = int(self._pdq.metadata.get("checkpoint", 0))
             else:
                 self._checkpoint = bank_store.last_change(conn)
                 pairs = list(bank_store.signals_of_type(conn, SignalType.PDQ.value))
@@ -113,7 +114,7 @@ class Matcher:
         with self._lock:
             self._ensure_fresh()
             if self.index_dir is not None and self._pdq is not None:
-                self._pdq.save(self.index_dir, self._checkpoint)
+                self._pdq.save(self.index_dir, metadata={"checkpoint": self._checkpoint})
 
     # -- lookups ---------------------------------------------------------------------------
 
