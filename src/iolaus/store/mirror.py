@@ -38,6 +38,30 @@ from iolaus.store.upsert import earliest, latest, upsert
 SELECT_CHUNK = 500  # bound on IN (…) lists: well under SQLite's and PostgreSQL's parameter limits
 
 
+# Statements built once, values bound per call: a statement built per batch with its IN list
+# inlined keeps its values alive in SQLAlchemy's caches, and costs a compile each time.
+_EXISTING_MESSAGES = (
+    select(
+        messages.c.id,
+        messages.c.external_id,
+        messages.c.content,
+        messages.c.edited_at,
+        messages.c.is_pinned,
+        messages.c.observed_at,
+    )
+    .where(messages.c.channel_id == bindparam("channel_id"))
+    .where(messages.c.external_id.in_(bindparam("ids", expanding=True)))
+)
+_MESSAGE_IDS = (
+    select(messages.c.id, messages.c.external_id)
+    .where(messages.c.channel_id == bindparam("channel_id"))
+    .where(messages.c.external_id.in_(bindparam("ids", expanding=True)))
+)
+_KNOWN_ATTACHMENTS = select(attachments.c.message_id, attachments.c.external_id).where(
+    attachments.c.message_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _chunks(items: Sequence[Any], size: int = SELECT_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -172,7 +196,8 @@ class MirrorWriter:
                     cols.observed_at,
                 )
                 .where(cols.platform_id == self.platform_id)
-                .where(cols.external_id.in_(chunk))
+                .where(cols.external_id.in_(bindparam("ids", expanding=True))),
+                {"ids": list(chunk)},
             ).all()
             for row in rows:
                 values = _account_values(found[row.external_id])
@@ -216,20 +241,10 @@ class MirrorWriter:
 
         latest_by_id = {m.external_id: m for m in batch}  # a file may repeat a message
         ids = list(latest_by_id)
-        cols = messages.c
         existing: dict[str, Any] = {}
         for chunk in _chunks(ids):
             for row in self.conn.execute(
-                select(
-                    cols.id,
-                    cols.external_id,
-                    cols.content,
-                    cols.edited_at,
-                    cols.is_pinned,
-                    cols.observed_at,
-                )
-                .where(cols.channel_id == channel_id)
-                .where(cols.external_id.in_(chunk))
+                _EXISTING_MESSAGES, {"channel_id": channel_id, "ids": list(chunk)}
             ):
                 existing[row.external_id] = row
         counts = self.counts["messages"]
@@ -267,15 +282,12 @@ class MirrorWriter:
             self._refresh_messages(existing, latest_by_id, observed_at)
 
     def _message_ids(self, channel_id: int, external_ids: Sequence[str]) -> dict[str, int]:
-        cols = messages.c
         found: dict[str, int] = {}
         for chunk in _chunks(external_ids):
             found.update(
                 (row.external_id, int(row.id))
                 for row in self.conn.execute(
-                    select(cols.id, cols.external_id)
-                    .where(cols.channel_id == channel_id)
-                    .where(cols.external_id.in_(chunk))
+                    _MESSAGE_IDS, {"channel_id": channel_id, "ids": list(chunk)}
                 )
             )
         return found
@@ -337,11 +349,7 @@ class MirrorWriter:
         for chunk in _chunks(row_ids):
             known.update(
                 (int(r.message_id), r.external_id)
-                for r in self.conn.execute(
-                    select(attachments.c.message_id, attachments.c.external_id).where(
-                        attachments.c.message_id.in_(chunk)
-                    )
-                )
+                for r in self.conn.execute(_KNOWN_ATTACHMENTS, {"ids": list(chunk)})
             )
         fresh = []
         for row_id, message in ids_by_row.items():
