@@ -1,0 +1,186 @@
+"""From text to findings: normalise, look up the lexicon and the watch list, compute each
+scope's named features, and run the rules of that scope.
+
+Feature values for lexicon categories are the *sum of the weights* of the terms found (a common
+word such as "leak" weighs little, "revenge porn" weighs much), so rules can say ``ncii >= 0.5``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from iolaus.signals.lexicon import Hit, Lexicon
+from iolaus.signals.normalise import Normalised, normalise
+from iolaus.signals.rules import LEXICON_KINDS, Condition, Rule, RuleSet
+from iolaus.signals.watchlist import Watchlist
+
+ADULT_MARKERS = ("🔞", "18+", "+18", "nsfw", "18 plus")
+MAX_QUOTED_TERMS = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that fired, with the human explanation a reviewer checks in seconds."""
+
+    rule: Rule
+    explanation: str
+    terms: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+
+
+@dataclass
+class TextView:
+    """One text looked at: its normal form, lexicon hits and protected-person mentions."""
+
+    normalised: Normalised
+    hits: list[Hit]
+    protected: list[str]
+
+    def weights(self, prefix: str = "") -> dict[str, float]:
+        sums = dict.fromkeys((prefix + k for k in LEXICON_KINDS), 0.0)
+        for hit in self.hits:
+            sums[prefix + hit.category] += hit.weight
+        return sums
+
+    def quoted_terms(self) -> tuple[str, ...]:
+        quoted: list[str] = []
+        for hit in self.hits:
+            try:
+                words = self.normalised.quote(hit.start, hit.end)
+            except ValueError:
+                words = hit.term
+            if words not in quoted:
+                quoted.append(words)
+            if len(quoted) == MAX_QUOTED_TERMS:
+                break
+        return tuple(quoted)
+
+
+@dataclass
+class Detector:
+    """Rules, lexicon and watch list, loaded once and applied to any number of texts."""
+
+    rules: RuleSet
+    lexicon: Lexicon
+    watchlist: Watchlist = field(default_factory=lambda: Watchlist(()))
+
+    def view(self, text: str | None) -> TextView:
+        normalised = normalise(text or "")
+        hits = self.lexicon.find(normalised) if normalised.text else []
+        protected = self.watchlist.mentioned(normalised.text) if self.watchlist else []
+        return TextView(normalised, hits, protected)
+
+    def __post_init__(self) -> None:
+        self._needs_evidence = all(_needs_evidence(r) for r in self.rules.for_scope("message"))
+
+    # -- features per scope ----------------------------------------------------------------
+
+    def channel_features(
+        self, name: str, topic: str | None, category: str | None, nsfw: bool
+    ) -> tuple[dict[str, Any], TextView]:
+        view = self.view(f"{name}\n{topic or ''}")
+        features: dict[str, Any] = view.weights()
+        features.update(
+            name=self.view(name).normalised.text,
+            topic=normalise(topic or "").text,
+            category_name=normalise(category or "").text,
+            nsfw=nsfw,
+            adult_marker=_adult(name) or _adult(category) or _adult(topic),
+            protected_mentions=len(view.protected),
+        )
+        return features, view
+
+    def community_features(
+        self, name: str, description: str | None, nsfw: bool
+    ) -> tuple[dict[str, Any], TextView]:
+        view = self.view(f"{name}\n{description or ''}")
+        features: dict[str, Any] = view.weights()
+        features.update(
+            name=normalise(name).text,
+            description=normalise(description or "").text,
+            nsfw=nsfw,
+            adult_marker=_adult(name) or _adult(description),
+        )
+        return features, view
+
+    def message_features(
+        self,
+        view: TextView,
+        channel: Mapping[str, Any],
+        *,
+        attachments: int = 0,
+        media_attachments: int = 0,
+        hash_matches: int = 0,
+    ) -> dict[str, Any]:
+        features: dict[str, Any] = view.weights()
+        features.update(
+            text=view.normalised.text,
+            attachments=attachments,
+            media_attachments=media_attachments,
+            hash_matches=hash_matches,
+            protected_mentions=len(view.protected),
+            channel_nsfw=bool(channel.get("nsfw")) or bool(channel.get("adult_marker")),
+            channel_name=channel.get("name", ""),
+        )
+        for kind in LEXICON_KINDS:
+            features[f"channel_{kind}"] = channel.get(kind, 0.0)
+        return features
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def evaluate(
+        self, scope: str, features: Mapping[str, Any], view: TextView, **context: str
+    ) -> list[Finding]:
+        findings = []
+        for rule in self.rules.for_scope(scope):
+            if not rule.fires(features):
+                continue
+            terms = view.quoted_terms()
+            values = {
+                **features,
+                "terms": ", ".join(f"«{t}»" for t in terms) or "—",
+                "protected": ", ".join(view.protected) or "—",
+                **context,
+            }
+            findings.append(Finding(rule, rule.explanation(values), terms, tuple(view.protected)))
+        return findings
+
+    def message(
+        self, text: str, channel: Mapping[str, Any] | None = None, **counts: int
+    ) -> tuple[TextView, list[Finding]]:
+        """Findings for one message (``iolaus rules test`` and the scan both come here)."""
+        view = self.view(text)
+        if self._needs_evidence and not (view.hits or view.protected or counts.get("hash_matches")):
+            return view, []  # every message rule needs a term, a mention or a match
+        features = self.message_features(view, channel or {}, **counts)
+        return view, self.evaluate(
+            "message", features, view, channel=str((channel or {}).get("display", ""))
+        )
+
+
+_EVIDENCE = frozenset((*LEXICON_KINDS, "protected_mentions", "hash_matches"))
+
+
+def _is_evidence(condition: Condition) -> bool:
+    return (
+        condition.feature in _EVIDENCE
+        and condition.op in {">", ">="}
+        and (condition.value > 0 or condition.op == ">")
+    )
+
+
+def _needs_evidence(rule: Rule) -> bool:
+    """True when the rule cannot fire on a message without a term, a mention or a match:
+    then messages with none of those skip rule evaluation (most messages, by far)."""
+    return any(_is_evidence(c) for c in rule.all) or bool(
+        rule.any and all(_is_evidence(c) for c in rule.any)
+    )
+
+
+def _adult(text: str | None) -> bool:
+    if not text:
+        return False
+    lowered = text.lower()
+    return any(marker in lowered for marker in ADULT_MARKERS)
