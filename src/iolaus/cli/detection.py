@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Connection
 
 from iolaus.cli.main import app, fail, out, print_json, state
@@ -92,9 +93,13 @@ def scan_command(
     for column in ("#", "community", "score", "band", "top reasons"):
         table.add_column(column)
     for rank, risk in enumerate(risks[:top], 1):
-        reasons = "\n".join(printable(r.text, 110) for r in risk.reasons[:3]) or "nothing found"
+        reasons = Text("\n").join(shown(r.text, 110) for r in risk.reasons[:3])
         table.add_row(
-            str(rank), shown(risk.name, 32), f"{risk.score:.2f}", risk.band, shown(reasons)
+            str(rank),
+            shown(risk.name, 32),
+            f"{risk.score:.2f}",
+            risk.band,
+            reasons or "nothing found",
         )
     out.print(table)
     if html is not None:
