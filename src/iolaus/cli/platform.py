@@ -106,9 +106,15 @@ def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
                     soft_wrap=True,
                 )  # type: ignore[attr-defined]
 
-        return import_exports(
+        summary = import_exports(
             engine, files, progress=lambda n: progress.advance(task, n), on_file=on_file
         )
+    if summary.community_ids:
+        # Detection runs on import: every community the import touched is scored again.
+        from iolaus.signals.scan import scan_communities
+
+        scan_communities(engine, community_ids=summary.community_ids)
+    return summary
 
 
 def _report_import(summary: ImportSummary, as_json: bool) -> None:
@@ -156,6 +162,7 @@ def communities_command(
     for column in (
         "id",
         "name",
+        "risk",
         "platform id",
         "status",
         "members",
@@ -170,6 +177,7 @@ def communities_command(
         table.add_row(
             str(row.id),
             shown(row.name, 40),
+            f"{row.risk_score:.2f} {row.risk_band}" if row.risk_score is not None else "—",
             row.external_id,
             row.status,
             f"{row.members:,}",

@@ -117,7 +117,7 @@ def _import_one(
     try:
         with engine.begin() as conn:
             writer = MirrorWriter(conn, PLATFORM, counted)
-            channel_id = _import_file(writer, path, progress)
+            community_id, channel_id = _import_file(writer, path, progress)
             writer.finish()
             media = hash_channel_media(conn, channel_id, path.parent, matcher)
     except SourceError as exc:
@@ -128,6 +128,7 @@ def _import_one(
         summary.files_imported += 1
         summary.merge(writer.counts)
         summary.media.add(media)
+        summary.community_ids.add(community_id)
         counted |= writer.newly_counted
     else:
         summary.failures.append(failure)
@@ -161,8 +162,8 @@ def _open(path: Path, progress: ProgressFn | None) -> tuple[IO[bytes], _Counting
     return raw, _CountingReader(raw, progress)
 
 
-def _import_file(writer: MirrorWriter, path: Path, progress: ProgressFn | None) -> int:
-    """Write one export's community, channel and messages; returns the channel's row id."""
+def _import_file(writer: MirrorWriter, path: Path, progress: ProgressFn | None) -> tuple[int, int]:
+    """Write one export's community, channel and messages; returns their row ids."""
     source = str(path)
     if not path.is_file():
         raise SourceError(source, "", "not a file")
@@ -173,7 +174,7 @@ def _import_file(writer: MirrorWriter, path: Path, progress: ProgressFn | None) 
     channel_id = writer.channel(community_id, header.channel, header.exported_at)
     for batch in _message_batches(path, progress):
         writer.messages(community_id, channel_id, batch, header.exported_at)
-    return channel_id
+    return community_id, channel_id
 
 
 def read_header(path: Path) -> ExportHeader:

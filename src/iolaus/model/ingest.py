@@ -61,6 +61,7 @@ class ImportSummary:
     failures: list[FileFailure] = field(default_factory=list)
     counts: dict[str, EntityCounts] = field(default_factory=empty_counts)
     media: MediaCounts = field(default_factory=MediaCounts)
+    community_ids: set[int] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,7 @@ from iolaus.store.tables import (
     attachments,
     channels,
     communities,
+    community_risk,
     memberships,
     messages,
     platforms,
@@ -35,6 +36,8 @@ class CommunityOverview:
     attachments: int
     first_activity: datetime | None
     last_activity: datetime | None
+    risk_score: float | None = None
+    risk_band: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -111,7 +114,7 @@ def _count_by_community(column: Any, table: Any, join: Any | None = None) -> Any
 
 
 def list_communities(conn: Connection, community_id: int | None = None) -> list[CommunityOverview]:
-    """Every community with its sizes and activity span, most messages first."""
+    """Every community with its sizes, activity span and risk: riskiest first, then busiest."""
     stats = _message_stats()
     members = _count_by_community(memberships.c.community_id, memberships)
     chans = _count_by_community(channels.c.community_id, channels)
@@ -135,6 +138,8 @@ def list_communities(conn: Connection, community_id: int | None = None) -> list[
             func.coalesce(files.c.n, 0).label("attachments"),
             stats.c.first_activity,
             stats.c.last_activity,
+            community_risk.c.score.label("risk_score"),
+            community_risk.c.band.label("risk_band"),
         )
         .select_from(communities)
         .join(platforms, platforms.c.id == communities.c.platform_id)
@@ -142,7 +147,12 @@ def list_communities(conn: Connection, community_id: int | None = None) -> list[
         .outerjoin(members, members.c.community_id == communities.c.id)
         .outerjoin(chans, chans.c.community_id == communities.c.id)
         .outerjoin(files, files.c.community_id == communities.c.id)
-        .order_by(func.coalesce(stats.c.messages, 0).desc(), communities.c.id)
+        .outerjoin(community_risk, community_risk.c.community_id == communities.c.id)
+        .order_by(
+            func.coalesce(community_risk.c.score, -1.0).desc(),
+            func.coalesce(stats.c.messages, 0).desc(),
+            communities.c.id,
+        )
     )
     if community_id is not None:
         query = query.where(communities.c.id == community_id)
