@@ -45,6 +45,7 @@ def test_demo_imports_the_world_and_replays_as_a_no_op(tmp_path: Path) -> None:
             conn.execute(
                 select(communities.c.name)
                 .join(signals, signals.c.community_id == communities.c.id)
+                .where(signals.c.detector == "hash_match")
                 .group_by(communities.c.name)
                 .having(func.count() > 0)
             ).scalars()

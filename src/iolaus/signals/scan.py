@@ -181,7 +181,7 @@ def _scan_messages(
         .group_by(signals.c.message_id)
         .subquery()
     )
-    rows = conn.execution_options(yield_per=2000).execute(
+    rows = conn.execute(
         select(
             messages.c.id,
             messages.c.external_id,
@@ -197,6 +197,7 @@ def _scan_messages(
         .outerjoin(matched, matched.c.message_id == messages.c.id)
         .where(channels.c.community_id == community_id)
         .order_by(messages.c.id)
+        .execution_options(yield_per=2000)  # streamed: a community may hold millions
     )
     tallies: dict[str, _CategoryTally] = {}
     totals = {"messages": 0, "authors": 0, "flagged_messages": 0}
