@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from iolaus.signals.lexicon import Hit, Lexicon
@@ -44,13 +45,18 @@ class TextView:
             sums[prefix + hit.category] += hit.weight
         return sums
 
+    @cached_property
     def quoted_terms(self) -> tuple[str, ...]:
+        """The original words behind the hits (``t.r.1.b`` rather than ``trib``), at most five.
+
+        Offsets back to the original cost a second normalisation pass, so they are computed
+        once, and only for texts on which a rule fired."""
+        if not self.hits:
+            return ()
+        original, offsets = self.normalised.original, self.normalised.offsets()
         quoted: list[str] = []
         for hit in self.hits:
-            try:
-                words = self.normalised.quote(hit.start, hit.end)
-            except ValueError:
-                words = hit.term
+            words = original[offsets[hit.start] : offsets[hit.end - 1] + 1] or hit.term
             if words not in quoted:
                 quoted.append(words)
             if len(quoted) == MAX_QUOTED_TERMS:
@@ -137,7 +143,7 @@ class Detector:
         for rule in self.rules.for_scope(scope):
             if not rule.fires(features):
                 continue
-            terms = view.quoted_terms()
+            terms = view.quoted_terms
             values = {
                 **features,
                 "terms": ", ".join(f"«{t}»" for t in terms) or "—",
