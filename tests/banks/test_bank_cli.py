@@ -57,6 +57,16 @@ def test_hash_bank_match_export_import(tmp_path: Path) -> None:
     code, _, err = run(db, "bank", "import", "COPY", str(bad))
     assert code == 1 and "bad.txt:2" in err
 
+    content_id = json.loads(run(db, "bank", "show", "ART", "--json")[1])["content"][0]["id"]
+    assert run(db, "bank", "disable", "ART", "--item", str(content_id))[0] == 0
+    assert run(db, "match", str(resized), "--banks", "ART")[1] == ""
+    assert run(db, "bank", "enable", "ART", "--item", str(content_id))[0] == 0
+    assert run(db, "bank", "disable", "ART")[0] == 0
+    assert run(db, "match", str(resized), "--banks", "ART")[1] == ""
+    assert run(db, "bank", "enable", "ART")[0] == 0
+    assert json.loads(run(db, "match", str(resized), "--banks", "ART")[1])["bank"] == "ART"
+    assert run(db, "bank", "disable", "ART", "--item", "999")[0] == 1
+
     code, out, _ = run(db, "bank", "list", "--json")
     assert {b["name"]: b["size"] for b in json.loads(out)} == {"ART": 1, "COPY": 3}
     assert run(db, "bank", "delete", "COPY", "--yes")[0] == 0

@@ -204,6 +204,40 @@ def bank_show(
     out.print(table)
 
 
+def _set_enabled(name: str, item: int | None, enabled: bool) -> None:
+    action = "enable" if enabled else "disable"
+    with state.engine().begin() as conn:
+        bank = bank_store.get_bank(conn, name)
+        if bank is None:
+            fail(f"no bank named {name!r}")
+        if item is None:
+            bank_store.update_bank(conn, name, enabled_ratio=1.0 if enabled else 0.0)
+            audit.record(conn, ACTOR, f"bank.{action}", name)
+            out.print(f"bank {name} {action}d", highlight=False)
+            return
+        content = bank_store.get_content(conn, item)
+        if content is None or content.bank != name:
+            fail(f"no item {item} in bank {name}")
+        bank_store.update_content(conn, item, disable_until_ts=1 if enabled else 0)
+        audit.record(conn, ACTOR, f"bank.item.{action}", f"{name}/{item}")
+    out.print(f"item {item} of {name} {action}d", highlight=False)
+
+
+ItemOption = Annotated[int | None, typer.Option("--item", help="One item instead of the bank.")]
+
+
+@bank_app.command("enable")
+def bank_enable(name: str, item: ItemOption = None) -> None:
+    """Enable a bank (or one item): it matches again, at once."""
+    _set_enabled(name, item, True)
+
+
+@bank_app.command("disable")
+def bank_disable(name: str, item: ItemOption = None) -> None:
+    """Disable a bank (or one item): it stops matching at once; nothing is deleted."""
+    _set_enabled(name, item, False)
+
+
 @bank_app.command("delete")
 def bank_delete(
     name: str,
