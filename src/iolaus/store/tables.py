@@ -345,3 +345,161 @@ community_risk = Table(
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_community_risk_score", "score"),
 )
+
+# -- reports, cases, decisions (DSA Arts. 16, 17, 20, 22) ------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime),
+    Column("disabled_at", UTCDateTime),
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject_kind", String(16), nullable=False),  # community | account | media
+    Column("subject_key", String(255), nullable=False),  # e.g. community:12, media:<sha256>
+    Column("community_id", ForeignKey("communities.id", ondelete="SET NULL")),
+    Column("account_id", ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("category", String(32), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("priority", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # open | decided | closed
+    Column("reports_count", Integer, nullable=False, default=0),
+    Column("signals_count", Integer, nullable=False, default=0),
+    Column("trusted_flagger", Boolean, nullable=False, default=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("triaged_at", UTCDateTime),
+    Column("first_viewed_at", UTCDateTime),
+    Column("decided_at", UTCDateTime),
+    Column("actioned_at", UTCDateTime),
+    Column("deadline_at", UTCDateTime, nullable=False),
+    Column("escalated_at", UTCDateTime),
+    Column("locked_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("lock_expires_at", UTCDateTime),
+    Index("ix_cases_status_priority", "status", "priority"),
+    Index("ix_cases_subject_key", "subject_key"),
+    Index("ix_cases_deadline_at", "deadline_at"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("case_id", ForeignKey("cases.id", ondelete="SET NULL")),
+    Column("target_kind", String(16), nullable=False),  # community|channel|message|account|media
+    Column("target", Text, nullable=False),  # platform id or URL as given
+    Column("community_id", ForeignKey("communities.id", ondelete="SET NULL")),
+    Column("channel_id", ForeignKey("channels.id", ondelete="SET NULL")),
+    Column("message_id", ForeignKey("messages.id", ondelete="SET NULL")),
+    Column("account_id", ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("category", String(32), nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("notifier_name", Text),
+    Column("notifier_email", Text),
+    Column("good_faith", Boolean, nullable=False),
+    Column("trusted_flagger", Boolean, nullable=False, default=False),
+    Column("source", String(128), nullable=False),  # web | api:<token name>
+    Column("status", String(16), nullable=False),  # received | triaged | decided
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("notifier_informed_at", UTCDateTime),
+    Index("ix_reports_case_id", "case_id"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("details", Text),
+    Index("ix_case_events_case_id", "case_id"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("reviewer_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("violation", Boolean, nullable=False),
+    Column("category", String(32)),
+    Column("ground", String(16)),  # illegal | terms
+    Column("legal_reference", Text),
+    Column("terms_reference", Text),
+    Column("explanation", Text, nullable=False),
+    Column("actions", Text, nullable=False, default="[]"),
+    Column("automated_detection", Boolean, nullable=False, default=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("reversed_by_appeal_id", Integer),
+    Index("ix_decisions_case_id", "case_id"),
+)
+
+statements_of_reasons = Table(
+    "statements_of_reasons",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", ForeignKey("decisions.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("puid", String(128), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("exported_at", UTCDateTime),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", ForeignKey("decisions.id", ondelete="CASCADE"), nullable=False),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("appellant", Text, nullable=False),  # account platform id or report reference
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open | upheld | reversed
+    Column("filed_at", UTCDateTime, nullable=False),
+    Column("reviewer_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("decided_at", UTCDateTime),
+    Column("outcome", Text),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("decision_id", ForeignKey("decisions.id", ondelete="SET NULL")),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
