@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,13 +19,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from iolaus import __version__
 from iolaus.hashing.matcher import Matcher
 from iolaus.web import batch, hma_compat
+from iolaus.web.console import pages as console
 from iolaus.web.middleware import BodyLimit, SecurityHeaders
 from iolaus.web.settings import Services, WebSettings
 
+STATIC = Path(__file__).resolve().parent / "static"
 FORM_OVERHEAD = 1024 * 1024
 """Room above the file size cap for multipart headers and text fields."""
 
@@ -118,6 +122,8 @@ def create_app(
     _add_docs_route(app)
     for router in (*hma_compat.routers, batch.router):
         app.include_router(router)
+    console.register(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_file_size + FORM_OVERHEAD)
     app.add_middleware(SecurityHeaders)  # outermost: also covers the body limit's 413
     return app
