@@ -85,3 +85,18 @@ def test_the_default_rules_load() -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(RuleError, match="cannot read"):
         load_file(tmp_path / "missing.toml")
+
+
+def test_named_patterns_are_written_once_and_checked() -> None:
+    text = (
+        "[patterns]\nprotective = '\\b(report|signale)\\b'\n\n"
+        '[[rule]]\nname = "r"\ncategory = "ncii"\nall = ["ncii > 0"]\n'
+        "none = ['text matches @protective']\nexplain = \"x\"\n"
+    )
+    (rule,) = load_text(text, "p.toml").rules
+    assert rule.fires({"ncii": 1, "text": "nudes de son ex"})
+    assert not rule.fires({"ncii": 1, "text": "j ai signale ses nudes"})
+    with pytest.raises(RuleError, match="unknown pattern @missing"):
+        load_text(text.replace("@protective", "@missing"), "p.toml")
+    with pytest.raises(RuleError, match=r"p\.toml:2: bad pattern 'protective'"):
+        load_text(text.replace("(report", "((report"), "p.toml")

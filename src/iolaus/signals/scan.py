@@ -254,13 +254,27 @@ def _structural(finding: Finding, base: float, channel: str = "") -> Reason:
     )
 
 
+# Message evidence: how much a category's flagged messages weigh depends on how many there are
+# (volume), what share of the community they are (density: a few bad messages in a big server
+# weigh little) and how many members wrote them (spread: one troll is not a community).
+DENSITY_SHARE = 0.04  # at this share of all messages, density is full
+SPREAD_AUTHORS = 3  # at this many distinct authors, spread is full
+VOLUME_SCALE = 2.0  # effective messages for 1 − 1/e of the ceiling
+CONCENTRATION_SHARE = 0.1  # at this share, flagged messages count double (they are the topic)
+
+
 def _message_reason(category: str, tally: _CategoryTally, total: int) -> Reason:
+    """Strength = ceiling × (1 − exp(−n_eff / VOLUME_SCALE)), where the ceiling is the strongest
+    rule's severity × weight and n_eff the flagged messages discounted by density and spread, and
+    counted up to twice when they are a large share of a (small) community's talk."""
     share = tally.messages / max(total, 1)
-    volume = 1.0 - math.exp(-tally.messages / 3)
-    density = min(1.0, share / 0.05) ** 0.5
-    spread = min(1.0, len(tally.authors) / 3) ** 0.5
-    strength = tally.severity / 5 * tally.weight * volume * density * spread
+    density = min(1.0, share / DENSITY_SHARE)
     members = len(tally.authors)
+    spread = 0.5 + 0.5 * min(1.0, members / SPREAD_AUTHORS)
+    concentration = 1.0 + min(1.0, share / CONCENTRATION_SHARE)
+    effective = tally.messages * density * spread * concentration
+    ceiling = tally.severity / 5 * tally.weight
+    strength = ceiling * (1.0 - math.exp(-effective / VOLUME_SCALE))
     text = (
         f"{tally.messages} message{'s' * (tally.messages != 1)} ({share:.1%}) by {members} "
         f"member{'s' * (members != 1)}: {tally.explanation}"

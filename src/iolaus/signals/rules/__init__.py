@@ -12,6 +12,9 @@ Everything is checked at load, like Osprey compiles its rules before they run: a
 feature, an operator that does not fit the feature's type, a bad regular expression, an unknown
 placeholder in the explanation, a duplicate rule name or a bad mode is an error naming the file
 and line. Nothing is left to fail on a live event.
+
+A regular expression used by many rules is written once under ``[patterns]`` (``name = '…'``)
+and referred to as ``text matches @name``.
 """
 
 from __future__ import annotations
@@ -208,9 +211,10 @@ def load_text(text: str, source: str = "<rules>") -> RuleSet:
         raise RuleError(
             source, int(found[1]) if found else None, f"not valid TOML: {exc}"
         ) from None
-    unknown_top = set(data) - {"rule"}
+    unknown_top = set(data) - {"rule", "patterns"}
     if unknown_top:
         raise RuleError(source, None, f"unknown top-level keys {sorted(unknown_top)}")
+    patterns = _patterns(data.get("patterns", {}), source, text)
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
         raise RuleError(source, None, "'rule' must be an array of tables ([[rule]])")
@@ -219,7 +223,7 @@ def load_text(text: str, source: str = "<rules>") -> RuleSet:
     names: dict[str, int] = {}
     for index, raw in enumerate(raw_rules):
         line = lines[index] if index < len(lines) else 1
-        rule = _compile(raw, source, line, text)
+        rule = _compile(raw, source, line, text, patterns)
         if rule.name in names:
             raise RuleError(
                 source,
@@ -245,7 +249,26 @@ _ALLOWED_KEYS = {
 }
 
 
-def _compile(raw: Any, source: str, line: int, text: str) -> Rule:
+def _patterns(raw: Any, source: str, text: str) -> dict[str, re.Pattern[str]]:
+    """Named regular expressions (``[patterns]``), written once and used by many rules as
+    ``text matches @name``."""
+    if not isinstance(raw, dict):
+        raise RuleError(source, None, "'patterns' must be a table of name = 'regex'")
+    compiled = {}
+    for name, pattern in raw.items():
+        line = _key_line(text, 1, name) if name else None
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name) or not isinstance(pattern, str):
+            raise RuleError(source, line, f"pattern {name!r}: a lower-case name and a string")
+        try:
+            compiled[name] = re.compile(pattern)
+        except re.error as exc:
+            raise RuleError(source, line, f"bad pattern {name!r}: {exc}") from None
+    return compiled
+
+
+def _compile(
+    raw: Any, source: str, line: int, text: str, patterns: dict[str, re.Pattern[str]]
+) -> Rule:
     def error(key: str | None, problem: str) -> RuleError:
         return RuleError(source, _key_line(text, line, key) if key else line, problem)
 
@@ -279,7 +302,7 @@ def _compile(raw: Any, source: str, line: int, text: str) -> Rule:
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise error(key, f"{key!r} must be a list of condition strings")
         try:
-            groups[key] = tuple(_condition(item, scope) for item in items)
+            groups[key] = tuple(_condition(item, scope, patterns) for item in items)
         except ValueError as exc:
             raise error(key, str(exc)) from None
     if not groups["all"] and not groups["any"]:
@@ -311,7 +334,7 @@ def _compile(raw: Any, source: str, line: int, text: str) -> Rule:
     )
 
 
-def _condition(text: str, scope: str) -> Condition:
+def _condition(text: str, scope: str, patterns: dict[str, re.Pattern[str]]) -> Condition:
     match = _CONDITION.match(text)
     if not match:
         raise ValueError(f"cannot read condition {text!r}: write FEATURE OP VALUE")
@@ -332,6 +355,10 @@ def _condition(text: str, scope: str) -> Condition:
             raise ValueError(f"{feature} is a flag: write '{feature} is true' or 'is false'")
         return Condition(feature, op, value == "true", text)
     if op == "matches":
+        if value.startswith("@"):
+            if value[1:] not in patterns:
+                raise ValueError(f"unknown pattern {value}: define it under [patterns]")
+            return Condition(feature, op, patterns[value[1:]], text)
         if not (len(value) >= 2 and value.startswith("/") and value.endswith("/")):
             raise ValueError(f"write the pattern between slashes: {feature} matches /…/")
         try:
