@@ -32,6 +32,19 @@ def test_demo_imports_the_world_and_replays_as_a_no_op(tmp_path: Path) -> None:
     assert replay["media"]["hashed"] == 0
 
     listing = json.loads(runner.invoke(app, ["--db", db, "communities", "--json"]).stdout)
+    # Detection ran on import: every abusive-pattern community ranks above every other one.
+    labels = {
+        c["name"]: c["label"]
+        for c in json.loads((Path(out) / "manifest.json").read_text())["communities"]
+    }
+    ranked = [labels[c["name"]] for c in listing]
+    first_other = next(i for i, label in enumerate(ranked) if label != "abusive")
+    assert all(label != "abusive" for label in ranked[first_other:])
+    assert all(
+        c["risk_band"] not in {"high", "critical"}
+        for c in listing
+        if labels[c["name"]] != "abusive"
+    )
     names = {c["name"] for c in listing}
     manifest = json.loads((Path(out) / "manifest.json").read_text())
     assert names == {c["name"] for c in manifest["communities"]}
