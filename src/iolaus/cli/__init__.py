@@ -1,6 +1,7 @@
 """The ``iolaus`` command. Each module adds the commands of one area to the one Typer app."""
 
-from iolaus.cli import banks as _banks  # noqa: F401  (each import registers its commands)
+from iolaus.cli import actions as _actions  # noqa: F401  (each import registers its commands)
+from iolaus.cli import banks as _banks  # noqa: F401
 from iolaus.cli import detection as _detection  # noqa: F401
 from iolaus.cli import exchanges as _exchanges  # noqa: F401
 from iolaus.cli import platform as _platform  # noqa: F401
