@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from iolaus import __version__
 from iolaus.hashing.matcher import Matcher
-from iolaus.web import batch, hma_compat
+from iolaus.web import batch, hma_compat, reports
 from iolaus.web.console import pages as console
 from iolaus.web.middleware import BodyLimit, SecurityHeaders
 from iolaus.web.settings import Services, WebSettings
@@ -123,6 +123,7 @@ def create_app(
     for router in (*hma_compat.routers, batch.router):
         app.include_router(router)
     console.register(app)
+    reports.register(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_file_size + FORM_OVERHEAD)
     app.add_middleware(SecurityHeaders)  # outermost: also covers the body limit's 413

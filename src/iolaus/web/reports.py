@@ -1,0 +1,312 @@
+"""Report intake over HTTP (DSA Art. 16): a public form anyone can use without an account, a JSON
+API for reporters' tokens (trusted flaggers' notices get priority, Art. 22), and a secret link per
+report to follow its status and decision.
+
+The public pages have no login, so they defend themselves: a signed double-submit CSRF token
+(an HMAC of a random cookie value, checked on submission), a per-address rate limit, a strict
+CSP with no script at all, and autoescaped templates. An unknown reference and a wrong secret get
+the same 404, so the status pages reveal nothing about which references exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from iolaus.cases import intake, store
+from iolaus.cases.triage import TriagePolicy
+from iolaus.model.access import Role, Token
+from iolaus.model.cases import TargetKind
+from iolaus.web.auth import authenticate, bearer
+from iolaus.web.ratelimit import SlidingWindow
+from iolaus.web.settings import services
+
+HERE = Path(__file__).parent
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+"""Pages load their stylesheet from this origin and nothing else; no script runs at all."""
+CSRF_COOKIE = "iolaus_csrf"
+CSRF_MAX_AGE = 2 * 3600
+"""Seconds a form stays valid: long enough to write a careful notice."""
+_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
+_REFERENCE = re.compile(r"R-[A-Z0-9]{10}")
+NOT_FOUND = "No report with this reference and secret."
+REPORTER_ROLES = frozenset({Role.REPORTER, Role.ADMIN})
+
+
+@dataclass
+class ReportSettings:
+    """Rate limits as ``hits/seconds`` and the CSRF key (``IOLAUS_CSRF_KEY``: set it when several
+    processes serve the form, else each process signs with its own random key)."""
+
+    submit_limit: str = "10/600"
+    status_limit: str = "60/60"
+    csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    policy: TriagePolicy = field(default_factory=TriagePolicy)
+
+    @classmethod
+    def from_env(cls) -> ReportSettings:
+        env = os.environ
+        key = env.get("IOLAUS_CSRF_KEY")
+        return cls(
+            submit_limit=env.get("IOLAUS_REPORT_RATE_LIMIT", "10/600"),
+            status_limit=env.get("IOLAUS_REPORT_STATUS_RATE_LIMIT", "60/60"),
+            csrf_key=hashlib.sha256(key.encode()).digest() if key else secrets.token_bytes(32),
+            policy=TriagePolicy.from_env(),
+        )
+
+
+@dataclass
+class _State:
+    settings: ReportSettings
+    submits: SlidingWindow
+    lookups: SlidingWindow
+    templates: Jinja2Templates
+
+
+def _state(request: Request) -> _State:
+    return request.app.state.reports  # type: ignore[no-any-return]
+
+
+router = APIRouter(tags=["Reports"])
+
+
+# -- protections -----------------------------------------------------------------------------------
+
+
+def _client(request: Request) -> str:
+    """The peer address. Behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
+    ``--forwarded-allow-ips`` so that this is the real client rather than the proxy."""
+    return request.client.host if request.client else "unknown"
+
+
+def _limit(limiter: SlidingWindow, request: Request) -> int | None:
+    return limiter.hit(_client(request))
+
+
+def _sign(key: bytes, nonce: str, issued: int) -> str:
+    mac = hmac.new(key, f"{nonce}.{issued}".encode(), hashlib.sha256).hexdigest()
+    return f"{issued}.{mac}"
+
+
+def _csrf_ok(request: Request, token: str) -> bool:
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    issued, _, _mac = token.partition(".")
+    if not _NONCE.fullmatch(nonce) or not issued.isdigit():
+        return False
+    if not 0 <= time.time() - int(issued) <= CSRF_MAX_AGE:
+        return False
+    expected = _sign(_state(request).settings.csrf_key, nonce, int(issued))
+    return hmac.compare_digest(expected, token)
+
+
+def _page(
+    request: Request, name: str, context: dict[str, Any], status: int = 200, **headers: str
+) -> HTMLResponse:
+    response = _state(request).templates.TemplateResponse(
+        request,
+        name,
+        context,
+        status_code=status,
+        headers={"Content-Security-Policy": PAGE_CSP, **headers},
+    )
+    return response  # type: ignore[no-any-return]
+
+
+def _form_page(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    **headers: str,
+) -> HTMLResponse:
+    """The form, with a fresh CSRF token bound to the visitor's cookie (set if missing)."""
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    if not _NONCE.fullmatch(nonce):
+        nonce = secrets.token_urlsafe(32)
+    token = _sign(_state(request).settings.csrf_key, nonce, int(time.time()))
+    context = {
+        "values": values,
+        "errors": errors,
+        "csrf_token": token,
+        "kinds": list(TargetKind),
+        "categories": intake.CATEGORY_LABELS,
+    }
+    response = _page(request, "report.html", context, status, **headers)
+    response.set_cookie(
+        CSRF_COOKIE,
+        nonce,
+        max_age=CSRF_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/report",
+    )
+    return response
+
+
+# -- the public form -------------------------------------------------------------------------------
+
+
+@router.get("/report", response_class=HTMLResponse, include_in_schema=False)
+def report_form(request: Request) -> HTMLResponse:
+    return _form_page(request, {}, {})
+
+
+FORM_FIELDS = ("target_kind", "target", "category", "explanation", "notifier_name")
+FORM_FIELDS += ("notifier_email", "good_faith")
+
+
+@router.post("/report", response_class=HTMLResponse, include_in_schema=False)
+async def report_submit(request: Request) -> HTMLResponse:
+    state = _state(request)
+    wait = _limit(state.submits, request)
+    if wait is not None:
+        errors = {"form": f"Too many reports from your address; try again in {wait} seconds."}
+        return _form_page(request, {}, errors, 429, **{"Retry-After": str(wait)})
+    form = await request.form(max_files=0, max_fields=20)
+    values = {name: v for name in FORM_FIELDS if isinstance(v := form.get(name), str)}
+    csrf = form.get("csrf_token")
+    if not isinstance(csrf, str) or not _csrf_ok(request, csrf):
+        errors = {"form": "This form expired or was not sent from this site; please submit again."}
+        return _form_page(request, values, errors, 400)
+    try:
+        report = intake.validate(values)
+    except intake.InvalidReport as exc:
+        return _form_page(request, values, exc.errors, 400)
+    receipt = await run_in_threadpool(_store, request, report, "web", "public", False)
+    view = await run_in_threadpool(_lookup, request, receipt.reference, receipt.secret)
+    return _page(request, "report_status.html", {"report": view, "secret": receipt.secret}, 201)
+
+
+def _store(
+    request: Request, report: intake.ValidReport, source: str, actor: str, trusted: bool
+) -> intake.Receipt:
+    with services(request).engine.begin() as conn:
+        return intake.submit(
+            conn,
+            report,
+            source=source,
+            actor=actor,
+            trusted_flagger=trusted,
+            policy=_state(request).settings.policy,
+        )
+
+
+def _lookup(request: Request, reference: str, secret: str) -> dict[str, Any] | None:
+    if not _REFERENCE.fullmatch(reference) or not secret:
+        return None
+    with services(request).engine.connect() as conn:
+        return store.report_for_notifier(conn, reference, secret)
+
+
+Secret = Annotated[str, Query(max_length=100, description="The secret given with the reference")]
+
+
+@router.get("/report/status/{reference}", response_class=HTMLResponse, include_in_schema=False)
+def report_status_page(request: Request, reference: str, secret: Secret = "") -> HTMLResponse:
+    wait = _limit(_state(request).lookups, request)
+    if wait is not None:
+        context = {"report": None, "message": f"Too many requests; try again in {wait} seconds."}
+        return _page(request, "report_status.html", context, 429, **{"Retry-After": str(wait)})
+    view = _lookup(request, reference, secret)
+    if view is None:
+        return _page(request, "report_status.html", {"report": None, "message": NOT_FOUND}, 404)
+    return _page(request, "report_status.html", {"report": view, "secret": None})
+
+
+# -- the API --------------------------------------------------------------------------------------
+
+
+def reporter_access(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Token:
+    token = authenticate(request, credentials)
+    if token.role not in REPORTER_ROLES:
+        raise HTTPException(403, f"role '{token.role}' may not file reports")
+    return token
+
+
+class ReportBody(BaseModel):
+    """A notice (DSA Art. 16(2)); checked field by field by the same rules as the public form."""
+
+    target_kind: str = Field(description="community, channel, message, account or media")
+    target: str = Field(description="A Discord link, platform id(s) or, for media, a SHA-256")
+    category: str = Field(description="csam, ncii, voyeurism, sexual_deepfake, sextortion, …")
+    explanation: str = Field(description="Why the content is illegal or abusive")
+    notifier_name: str | None = None
+    notifier_email: str | None = None
+    good_faith: bool = Field(description="Must be true: the notice is accurate and complete")
+
+
+def _refused(exc: intake.InvalidReport) -> JSONResponse:
+    return JSONResponse({"message": f"invalid report: {exc}", "errors": exc.errors}, 400)
+
+
+def _too_many(wait: int) -> JSONResponse:
+    message = f"too many requests; retry in {wait} seconds"
+    return JSONResponse({"message": message}, 429, headers={"Retry-After": str(wait)})
+
+
+@router.post("/api/reports", status_code=201, response_model=None)
+def file_report(
+    request: Request, body: ReportBody, token: Annotated[Token, Depends(reporter_access)]
+) -> dict[str, Any] | JSONResponse:
+    """File a notice; returns its reference and the secret that follows it (shown once)."""
+    try:
+        report = intake.validate(body.model_dump())
+    except intake.InvalidReport as exc:
+        return _refused(exc)
+    receipt = _store(request, report, f"api:{token.name}", token.actor, token.trusted_flagger)
+    return {
+        "reference": receipt.reference,
+        "secret": receipt.secret,
+        "status_url": f"/report/status/{receipt.reference}?secret={receipt.secret}",
+        "received_at": receipt.received_at.isoformat(),
+        "trusted_flagger": token.trusted_flagger,
+    }
+
+
+@router.get("/api/reports/{reference}", response_model=None)
+def report_status(request: Request, reference: str, secret: Secret = "") -> Any:
+    """A report's progress and decision, for the holder of its secret (no token needed)."""
+    wait = _limit(_state(request).lookups, request)
+    if wait is not None:
+        return _too_many(wait)
+    view = _lookup(request, reference, secret)
+    if view is None:
+        raise HTTPException(404, NOT_FOUND)
+    return view
+
+
+def register(app: FastAPI, settings: ReportSettings | None = None) -> None:
+    """Add the report pages and API to ``app``."""
+    settings = settings or ReportSettings.from_env()
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+    )
+    app.state.reports = _State(
+        settings,
+        SlidingWindow.parse(settings.submit_limit),
+        SlidingWindow.parse(settings.status_limit),
+        Jinja2Templates(env=environment),
+    )
+    app.include_router(router)
