@@ -114,6 +114,10 @@ def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
         from iolaus.signals.scan import scan_communities
 
         scan_communities(engine, community_ids=summary.community_ids)
+        # ... and what it rates high or critical waits in the review queue, reported or not.
+        from iolaus.cases.triage import open_cases_from_signals
+
+        open_cases_from_signals(engine)
     return summary
 
 
