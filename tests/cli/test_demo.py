@@ -64,3 +64,16 @@ def test_demo_imports_the_world_and_replays_as_a_no_op(tmp_path: Path) -> None:
             ).scalars()
         )
     assert matched and matched <= abusive
+
+
+def test_demo_prints_a_working_reviewer_login(tmp_path: Path) -> None:
+    from iolaus.store.users import authenticate
+
+    db = str(tmp_path / "demo.db")
+    result = runner.invoke(app, ["--db", db, "demo", "--out", str(tmp_path / "w"), "--reviewer"])
+    assert result.exit_code == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("demo reviewer"))
+    password = line.rsplit(" ", 1)[1]
+    with open_engine(db).begin() as conn:
+        user = authenticate(conn, "demo-reviewer", password)
+    assert user is not None and user.role.value == "reviewer"

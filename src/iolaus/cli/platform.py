@@ -265,6 +265,12 @@ def demo_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the import summary as JSON.")
     ] = False,
+    reviewer: Annotated[
+        bool,
+        typer.Option(
+            "--reviewer", help="Create the console user demo-reviewer with a new password, printed."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic platform as DiscordChatExporter files and import it.
 
@@ -291,3 +297,11 @@ def demo_command(
     _report_import(summary, as_json)
     if not summary.ok:
         raise typer.Exit(1)
+    if reviewer and not as_json:
+        from iolaus.demo.seed import demo_reviewer
+
+        username, password = demo_reviewer(state.engine())
+        out.print(
+            f"demo reviewer for the console: user {username}, password {password}",
+            highlight=False,
+        )

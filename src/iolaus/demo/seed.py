@@ -31,3 +31,22 @@ def seed_demo_bank(engine: Engine, world: World) -> int:
             signals = signals_of(hash_file(path))
             added += bank_store.add_content(conn, DEMO_BANK, signals, note="demo known image")[1]
     return added
+
+
+DEMO_REVIEWER = "demo-reviewer"
+
+
+def demo_reviewer(engine: Engine) -> tuple[str, str]:
+    """The demo's reviewer account with a fresh random password (printed by ``iolaus demo``);
+    returns (username, password). Only for the demo database: a real deployment creates its
+    users with ``iolaus user create``."""
+    import secrets
+
+    from iolaus.store.users import create_user, set_password
+
+    password = secrets.token_urlsafe(12)
+    with engine.begin() as conn:
+        if not set_password(conn, DEMO_REVIEWER, password):
+            create_user(conn, DEMO_REVIEWER, password, "reviewer")
+        audit.record(conn, "demo", "user.demo_reviewer", DEMO_REVIEWER)
+    return DEMO_REVIEWER, password

@@ -77,6 +77,23 @@ def create_user(conn: Connection, username: str, password: str, role: str) -> Us
     return User(int(user_id), username, user_role)
 
 
+def set_password(conn: Connection, username: str, password: str) -> bool:
+    """Replace a user's password and end their sessions."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    result = conn.execute(
+        update(users)
+        .where(users.c.username == username)
+        .values(password_hash=_hasher.hash(password))
+    )
+    conn.execute(
+        delete(user_sessions).where(
+            user_sessions.c.user_id.in_(select(users.c.id).where(users.c.username == username))
+        )
+    )
+    return bool(result.rowcount)
+
+
 def list_users(conn: Connection) -> list[User]:
     return [
         User(r.id, r.username, UserRole(r.role), r.disabled_at is not None)
