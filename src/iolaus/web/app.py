@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from iolaus import __version__
 from iolaus.hashing.matcher import Matcher
 from iolaus.web import batch, hma_compat, reports
+from iolaus.web.console import cases as console_cases
 from iolaus.web.console import pages as console
 from iolaus.web.middleware import BodyLimit, SecurityHeaders
 from iolaus.web.settings import Services, WebSettings
@@ -123,6 +124,7 @@ def create_app(
     for router in (*hma_compat.routers, batch.router):
         app.include_router(router)
     console.register(app)
+    console_cases.register(app)
     reports.register(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_file_size + FORM_OVERHEAD)

@@ -30,7 +30,8 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-def _page(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+def render_page(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    """A console template, rendered with the console's strict CSP and never cached."""
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
     response.headers["Content-Security-Policy"] = CONSOLE_CSP
     response.headers["Cache-Control"] = "no-store"
@@ -40,7 +41,7 @@ def _page(request: Request, name: str, status: int = 200, **context: object) -> 
 @router.get("/login")
 def login_form(request: Request, error: str | None = None) -> HTMLResponse:
     token = new_login_token()
-    response = _page(request, "console/login.html", csrf_token=token, error=error)
+    response = render_page(request, "console/login.html", csrf_token=token, error=error)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -102,7 +103,7 @@ def home(request: Request, session: Session = Depends(require())) -> HTMLRespons
     with engine_of(request).begin() as conn:
         communities = list_communities(conn)
         audit.record(conn, f"user:{session.user.username}", "console.view", "home")
-    return _page(request, "console/home.html", session=session, communities=communities)
+    return render_page(request, "console/home.html", session=session, communities=communities)
 
 
 def register(app: FastAPI) -> None:
