@@ -23,8 +23,10 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	@touch $@ $(RUN_STAMP)
 
 run: $(RUN_STAMP)
-	$(VENV)/bin/iolaus demo --media
+	$(VENV)/bin/iolaus demo --media --reviewer
 	$(VENV)/bin/iolaus communities
+	$(VENV)/bin/iolaus cases queue
+	$(VENV)/bin/iolaus serve
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest

@@ -48,7 +48,11 @@ def serve(
     with engine.connect() as conn:
         active = token_store.list_tokens(conn, include_revoked=False)
     web_app = create_app(engine)
-    out.print(f"serving the Iolaus API on http://{host}:{port} (docs at /docs)", highlight=False)
+    out.print(
+        f"serving Iolaus on http://{host}:{port}: console at /console, report form at /report, "
+        "API docs at /docs",
+        highlight=False,
+    )
     if not active:
         out.print("no API token yet: create one with `iolaus token create --name N --role R`")
     if not _is_loopback(host):
