@@ -26,7 +26,7 @@ from iolaus.cases.store import events
 from iolaus.cases.triage import Subject, merge
 from iolaus.model.cases import LOCK_DURATION, CaseEvent, SubjectKind
 from iolaus.model.signals import SEVERITY, Category
-from iolaus.store.tables import cases, community_risk, signals, users
+from iolaus.store.tables import cases, community_risk, outbox, signals, users
 from tests.cases.test_intake import seed_community
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -116,6 +116,11 @@ def test_escalation_once_when_the_deadline_nears(engine: Engine) -> None:
     with engine.connect() as conn:
         assert CaseEvent.ESCALATED in [e["kind"] for e in events(conn, csam)]
         assert get_case(conn, other).escalated_at is None  # type: ignore[union-attr]
+        webhooks = conn.execute(select(outbox.c.kind, outbox.c.payload)).all()
+    # One signed webhook per escalation, through the outbox like decisions' actions.
+    assert [(kind, json.loads(payload)["case_id"]) for kind, payload in webhooks] == [
+        ("case_escalated", csam)
+    ]
 
 
 def test_a_lock_excludes_other_reviewers_until_it_expires(engine: Engine) -> None:

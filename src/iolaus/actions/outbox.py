@@ -59,9 +59,10 @@ class Claimed:
     created_at: datetime
 
 
-def idempotency_key(decision_id: int, kind: ActionKind | str, target: str) -> str:
+def idempotency_key(decision_id: int | None, kind: ActionKind | str, target: str) -> str:
     """Stable across processes and retried transactions: the same decision, action and target
-    always give the same key, which is what lets receivers drop a second delivery."""
+    always give the same key, which is what lets receivers drop a second delivery. Events that
+    no decision caused (a case escalated) have no decision id and are keyed by their target."""
     material = json.dumps([decision_id, str(kind), target], separators=(",", ":"))
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -73,7 +74,7 @@ def canonical(payload: dict[str, Any]) -> str:
 
 def enqueue(
     conn: Connection,
-    decision_id: int,
+    decision_id: int | None,
     kind: ActionKind | str,
     payload: dict[str, Any],
     now: datetime,
@@ -88,7 +89,7 @@ def enqueue(
 
 def insert_once(
     conn: Connection,
-    decision_id: int,
+    decision_id: int | None,
     kind: ActionKind | str,
     payload: dict[str, Any],
     now: datetime,

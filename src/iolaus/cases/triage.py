@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from iolaus.actions.outbox import enqueue
 from iolaus.cases import store
 from iolaus.model.cases import (
     DEFAULT_DEADLINES,
@@ -35,6 +36,9 @@ from iolaus.model.cases import (
 )
 from iolaus.model.signals import SEVERITY, Category
 from iolaus.store.tables import cases, communities, community_risk, signals
+
+ESCALATED_EVENT = "case_escalated"
+"""Webhook kind sent when a case nears its deadline (besides the decisions' action kinds)."""
 
 CSAM_TIER = 1000
 KNOWN_CATEGORIES = frozenset(c.value for c in Category)
@@ -195,8 +199,9 @@ def merge(
 def escalate_due(
     engine: Engine, now: datetime | None = None, *, policy: TriagePolicy = DEFAULT_POLICY
 ) -> list[store.QueueItem]:
-    """Escalate every open case whose deadline is within its category's margin; returns them so
-    the caller can alert (webhook, chat). Each case escalates once."""
+    """Escalate every open case whose deadline is within its category's margin: flag it, record
+    an ``escalated`` event and queue a ``case_escalated`` webhook. Each case escalates once;
+    returns the cases escalated."""
     now = now or datetime.now(UTC)
     horizon = now + max(policy.margin(c) for c in Category)
     escalated = []
@@ -224,6 +229,21 @@ def escalate_due(
                 item = store.get_case(conn, case_id, now=now)
                 assert item is not None
                 escalated.append(item)
+                # Alert through the same signed, retried webhooks as decisions' actions.
+                enqueue(
+                    conn,
+                    None,
+                    ESCALATED_EVENT,
+                    {
+                        "case_id": case_id,
+                        "category": category,
+                        "deadline_at": deadline_at.isoformat(),
+                        "seconds_left": left,
+                        "community_id": item.community_id,
+                    },
+                    now,
+                    target=f"case:{case_id}",
+                )
     return escalated
 
 
