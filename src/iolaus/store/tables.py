@@ -320,6 +320,7 @@ signals = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_signals_community_id", "community_id"),
     Index("ix_signals_message_id", "message_id"),
+    Index("ix_signals_account_id", "account_id"),
 )
 
 # -- detection ------------------------------------------------------------------------------------

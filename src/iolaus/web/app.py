@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from iolaus import __version__
 from iolaus.hashing.matcher import Matcher
-from iolaus.web import batch, hma_compat, reports
+from iolaus.web import appeals, batch, hma_compat, reports
 from iolaus.web.console import cases as console_cases
 from iolaus.web.console import pages as console
 from iolaus.web.middleware import BodyLimit, SecurityHeaders
@@ -126,6 +126,7 @@ def create_app(
     console.register(app)
     console_cases.register(app)
     reports.register(app)
+    appeals.register(app)  # after reports: it shares their templates, CSRF key and rate limits
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_file_size + FORM_OVERHEAD)
     app.add_middleware(SecurityHeaders)  # outermost: also covers the body limit's 413

@@ -1,0 +1,394 @@
+"""Public pages of the internal complaint-handling system (DSA Art. 20): both parties appeal online.
+
+Art. 20(1) owes the complaint system, electronically and free of charge, to the affected account
+*and* to the notifier, for six months. Neither has a login, so each proves standing with what
+they were given:
+
+- the notifier with the reference and secret of their report (``/report/status/{ref}/appeal``);
+  the appellant recorded is the report reference;
+- the affected account with the statement of reasons' identifier (``puid``) and their account's
+  platform id, which must be the account the statement was addressed to (``/appeal``).
+
+Either gets an appeal reference and a secret shown once, to follow the appeal at
+``/appeal/status/{ref}?secret=…``. The pages reuse the report pages' defences (signed
+double-submit CSRF, per-address rate limits, strict CSP, autoescaped templates): these are
+unauthenticated forms that touch decisions. A wrong puid, account, reference or secret all get
+one generic answer, so the forms cannot be used to learn which statements, accounts or appeals
+exist; every attempt counts against the address's rate limit. Filing is audited by
+``file_appeal`` (case event naming the appeal and decision only); nothing here logs the
+appellant's identity or reasons, which are personal data.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection, select
+from starlette.concurrency import run_in_threadpool
+
+from iolaus.legal.appeals import AppealError, _window_start, file_appeal
+from iolaus.model.cases import APPEAL_WINDOW
+from iolaus.store.tables import accounts, appeals, decisions, reports, statements_of_reasons
+from iolaus.store.tokens import digest
+from iolaus.web.ratelimit import SlidingWindow
+from iolaus.web.reports import (
+    _NONCE,
+    _REFERENCE,
+    CSRF_COOKIE,
+    CSRF_MAX_AGE,
+    NOT_FOUND,
+    Secret,
+    _csrf_ok,
+    _limit,
+    _lookup,
+    _page,
+    _sign,
+    _state,
+)
+from iolaus.web.settings import services
+
+_APPEAL_REFERENCE = re.compile(r"A-[A-Z0-9]{10}")
+_PUID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_ACCOUNT = re.compile(r"[0-9A-Za-z_-]{1,64}")
+MAX_REASON = 5000
+APPEAL_NOT_FOUND = "No appeal with this reference and secret."
+NO_STANDING = (
+    "We could not match this statement identifier and account id. Check both against the "
+    "statement of reasons you received."
+)
+"""One answer for an unknown statement, a wrong account, or both: nothing to enumerate."""
+EXPIRED = "This form expired or was not sent from this site; please submit again."
+
+router = APIRouter(tags=["Appeals"])
+
+
+@dataclass
+class _Limits:
+    """Own budgets, so appeals and reports do not starve each other, at the reports' rates."""
+
+    submits: SlidingWindow
+    lookups: SlidingWindow
+    clock: Callable[[], datetime]
+
+
+def _limits(request: Request) -> _Limits:
+    return request.app.state.appeals  # type: ignore[no-any-return]
+
+
+def _too_many(wait: int) -> str:
+    return f"Too many requests from your address; try again in {wait} seconds."
+
+
+def _with_csrf(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    cookie_path: str,
+    status: int = 200,
+    **headers: str,
+) -> HTMLResponse:
+    """A page carrying a form: a fresh CSRF token bound to the visitor's cookie (set if missing).
+
+    The cookie is scoped to the path the form posts to, as the report form's is, so a browser
+    sends it only where it is checked.
+    """
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    if not _NONCE.fullmatch(nonce):
+        nonce = secrets.token_urlsafe(32)
+    context = {
+        **context,
+        "csrf_token": _sign(_state(request).settings.csrf_key, nonce, int(time.time())),
+    }
+    response = _page(request, name, context, status, **headers)
+    response.set_cookie(
+        CSRF_COOKIE,
+        nonce,
+        max_age=CSRF_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=cookie_path,
+    )
+    return response
+
+
+def _status_link(reference: str, secret: str) -> str:
+    return f"/appeal/status/{reference}?secret={secret}"
+
+
+# -- the affected account --------------------------------------------------------------------------
+
+
+def _account_form(
+    request: Request, values: dict[str, str], error: str | None, status: int = 200, **headers: str
+) -> HTMLResponse:
+    context = {"mode": "account", "values": values, "error": error}
+    return _with_csrf(request, "appeal.html", context, "/appeal", status, **headers)
+
+
+@router.get("/appeal", response_class=HTMLResponse, include_in_schema=False)
+def appeal_form(request: Request) -> HTMLResponse:
+    return _account_form(request, {}, None)
+
+
+def _file_for_account(request: Request, puid: str, account: str, reason: str) -> tuple[str, str]:
+    """File for the account named by the statement; ``AppealError(NO_STANDING)`` on any mismatch.
+
+    The account id is compared in constant time so that a timing difference does not tell an
+    existing puid with a wrong account from an unknown puid.
+    """
+    with services(request).engine.begin() as conn:
+        row = conn.execute(
+            select(statements_of_reasons.c.decision_id, accounts.c.external_id)
+            .join(accounts, accounts.c.id == statements_of_reasons.c.account_id)
+            .where(statements_of_reasons.c.puid == puid)
+        ).first()
+        expected = row.external_id if row is not None else "\0"
+        if not hmac.compare_digest(expected.encode(), account.encode()) or row is None:
+            raise AppealError(NO_STANDING)
+        return file_appeal(conn, row.decision_id, account, reason, _limits(request).clock())
+
+
+@router.post("/appeal", response_class=HTMLResponse, include_in_schema=False)
+async def appeal_submit(request: Request) -> HTMLResponse:
+    wait = _limit(_limits(request).submits, request)
+    if wait is not None:
+        return _account_form(request, {}, _too_many(wait), 429, **{"Retry-After": str(wait)})
+    form = await request.form(max_files=0, max_fields=10)
+    values = {
+        k: v.strip() for k in ("puid", "account", "reason") if isinstance(v := form.get(k), str)
+    }
+    csrf = form.get("csrf_token")
+    if not isinstance(csrf, str) or not _csrf_ok(request, csrf):
+        return _account_form(request, values, EXPIRED, 400)
+    puid, account, reason = (
+        values.get("puid", ""),
+        values.get("account", ""),
+        values.get("reason", ""),
+    )
+    if not reason or len(reason) > MAX_REASON:
+        return _account_form(
+            request, values, f"Give your reasons, up to {MAX_REASON} characters.", 400
+        )
+    if not _PUID.fullmatch(puid) or not _ACCOUNT.fullmatch(account):
+        return _account_form(request, values, NO_STANDING, 400)
+    try:
+        reference, secret = await run_in_threadpool(
+            _file_for_account, request, puid, account, reason
+        )
+    except AppealError as exc:
+        return _account_form(request, values, _explain(exc), 400)
+    return _filed(request, reference, secret)
+
+
+def _explain(exc: AppealError) -> str:
+    """The refusal in the appellant's words, without the internal decision ids ``file_appeal``
+    puts in its messages for operators."""
+    message = str(exc)
+    if message in (NO_STANDING, NOT_FOUND) or "no decision to appeal" in message:
+        return message
+    if closed := re.search(r"window .* closed on (\S+)", message):
+        return f"The six-month appeal window closed on {closed.group(1)}; no appeal is possible."
+    if "already reversed" in message:
+        return "This decision was already reversed on appeal."
+    if "is open" in message:
+        return "You already have an open appeal of this decision; follow it with its link."
+    if "needs a reason" in message:
+        return f"Give your reasons, up to {MAX_REASON} characters."
+    return NO_STANDING
+
+
+def _filed(request: Request, reference: str, secret: str) -> HTMLResponse:
+    context = {
+        "appeal": None,
+        "filed": reference,
+        "secret": secret,
+        "link": _status_link(reference, secret),
+    }
+    return _page(request, "appeal_status.html", context, 201)
+
+
+# -- the notifier ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _NotifierCase:
+    """What the notifier's appeal form needs: the decision to contest and its window."""
+
+    decision_id: int | None
+    closes_at: datetime | None
+
+
+def _notifier_case(conn: Connection, reference: str) -> _NotifierCase:
+    """The decision a notifier would appeal (the latest not reversed, as the status page shows)."""
+    case_id = conn.execute(
+        select(reports.c.case_id).where(reports.c.reference == reference)
+    ).scalar_one_or_none()
+    if case_id is None:
+        return _NotifierCase(None, None)
+    decision = conn.execute(
+        select(decisions)
+        .where(decisions.c.case_id == case_id, decisions.c.reversed_by_appeal_id.is_(None))
+        .order_by(decisions.c.id.desc())
+        .limit(1)
+    ).first()
+    if decision is None:
+        return _NotifierCase(None, None)
+    return _NotifierCase(decision.id, _window_start(conn, decision, reference) + APPEAL_WINDOW)
+
+
+def _notifier_view(
+    request: Request, reference: str, secret: str
+) -> tuple[Any, _NotifierCase] | None:
+    report = _lookup(request, reference, secret)
+    if report is None:
+        return None
+    with services(request).engine.connect() as conn:
+        return report, _notifier_case(conn, reference)
+
+
+def _notifier_form(
+    request: Request,
+    reference: str,
+    secret: str,
+    error: str | None = None,
+    reason: str = "",
+    status: int = 200,
+    **headers: str,
+) -> HTMLResponse:
+    found = _notifier_view(request, reference, secret)
+    if found is None:
+        return _page(request, "appeal.html", {"mode": "missing", "error": NOT_FOUND}, 404)
+    report, case = found
+    now = _limits(request).clock()
+    context = {
+        "mode": "notifier",
+        "report": report,
+        "secret": secret,
+        "error": error,
+        "values": {"reason": reason},
+        "decided": case.decision_id is not None,
+        "closes_at": case.closes_at,
+        "open": case.closes_at is not None and now <= case.closes_at,
+    }
+    return _with_csrf(request, "appeal.html", context, "/report", status, **headers)
+
+
+@router.get(
+    "/report/status/{reference}/appeal", response_class=HTMLResponse, include_in_schema=False
+)
+def notifier_appeal_form(request: Request, reference: str, secret: Secret = "") -> HTMLResponse:
+    wait = _limit(_limits(request).lookups, request)
+    if wait is not None:
+        return _page(request, "appeal.html", {"mode": "missing", "error": _too_many(wait)}, 429)
+    return _notifier_form(request, reference, secret)
+
+
+def _file_for_notifier(
+    request: Request, reference: str, secret: str, reason: str
+) -> tuple[str, str]:
+    """File for the notifier; ``AppealError(NOT_FOUND)`` for a wrong reference or secret."""
+    if _lookup(request, reference, secret) is None:
+        raise AppealError(NOT_FOUND)
+    with services(request).engine.begin() as conn:
+        case = _notifier_case(conn, reference)
+        if case.decision_id is None:
+            raise AppealError("There is no decision to appeal yet.")
+        return file_appeal(conn, case.decision_id, reference, reason, _limits(request).clock())
+
+
+@router.post(
+    "/report/status/{reference}/appeal", response_class=HTMLResponse, include_in_schema=False
+)
+async def notifier_appeal_submit(request: Request, reference: str) -> HTMLResponse:
+    wait = _limit(_limits(request).submits, request)
+    if wait is not None:
+        context = {"mode": "missing", "error": _too_many(wait)}
+        return _page(request, "appeal.html", context, 429, **{"Retry-After": str(wait)})
+    form = await request.form(max_files=0, max_fields=10)
+    secret = form.get("secret")
+    reason = form.get("reason")
+    secret = secret if isinstance(secret, str) and len(secret) <= 100 else ""
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not _REFERENCE.fullmatch(reference) or not secret:
+        return _page(request, "appeal.html", {"mode": "missing", "error": NOT_FOUND}, 404)
+    csrf = form.get("csrf_token")
+    if not isinstance(csrf, str) or not _csrf_ok(request, csrf):
+        return _notifier_form(request, reference, secret, EXPIRED, reason, 400)
+    if not reason or len(reason) > MAX_REASON:
+        error = f"Give your reasons, up to {MAX_REASON} characters."
+        return _notifier_form(request, reference, secret, error, reason, 400)
+    try:
+        appeal = await run_in_threadpool(_file_for_notifier, request, reference, secret, reason)
+    except AppealError as exc:
+        if str(exc) == NOT_FOUND:
+            return _page(request, "appeal.html", {"mode": "missing", "error": NOT_FOUND}, 404)
+        return _notifier_form(request, reference, secret, _explain(exc), reason, 400)
+    return _filed(request, *appeal)
+
+
+# -- following an appeal ---------------------------------------------------------------------------
+
+
+def appeal_for_appellant(conn: Connection, reference: str, secret: str) -> dict[str, Any] | None:
+    """What the holder of an appeal's secret may see: its status and reasoned outcome, nothing
+    about the reviewer or the other party. None for an unknown reference *or* a wrong secret."""
+    row = conn.execute(
+        select(
+            appeals.c.reference,
+            appeals.c.secret_hash,
+            appeals.c.status,
+            appeals.c.filed_at,
+            appeals.c.decided_at,
+            appeals.c.outcome,
+        ).where(appeals.c.reference == reference)
+    ).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, digest(secret)):
+        return None
+    return {
+        "reference": row.reference,
+        "status": row.status,
+        "filed_at": row.filed_at,
+        "decided_at": row.decided_at,
+        "outcome": row.outcome,
+    }
+
+
+@router.get("/appeal/status/{reference}", response_class=HTMLResponse, include_in_schema=False)
+def appeal_status_page(request: Request, reference: str, secret: Secret = "") -> HTMLResponse:
+    wait = _limit(_limits(request).lookups, request)
+    if wait is not None:
+        context = {"appeal": None, "message": _too_many(wait)}
+        return _page(request, "appeal_status.html", context, 429, **{"Retry-After": str(wait)})
+    view = None
+    if _APPEAL_REFERENCE.fullmatch(reference) and secret:
+        with services(request).engine.connect() as conn:
+            view = appeal_for_appellant(conn, reference, secret)
+    if view is None:
+        return _page(
+            request, "appeal_status.html", {"appeal": None, "message": APPEAL_NOT_FOUND}, 404
+        )
+    return _page(request, "appeal_status.html", {"appeal": view})
+
+
+def register(app: FastAPI, clock: Callable[[], datetime] | None = None) -> None:
+    """Add the appeal pages to ``app``, after ``reports.register``: they share its templates,
+    CSRF key and rate-limit settings. ``clock`` is for tests (the appeal window is six months)."""
+    if not hasattr(app.state, "reports"):
+        raise RuntimeError("register the report pages (iolaus.web.reports) before the appeals")
+    settings = app.state.reports.settings
+    app.state.appeals = _Limits(
+        SlidingWindow.parse(settings.submit_limit),
+        SlidingWindow.parse(settings.status_limit),
+        clock or (lambda: datetime.now(UTC)),
+    )
+    app.include_router(router)
