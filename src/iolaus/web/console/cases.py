@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -62,6 +63,8 @@ DECIDERS = (UserRole.REVIEWER, UserRole.ADMIN)
 REVEALERS = (UserRole.REVIEWER, UserRole.ADMIN, UserRole.LEGAL)
 CONTACT_ROLES = frozenset({UserRole.ADMIN, UserRole.LEGAL})
 PAGE_SIZE = 50
+SIGNAL_SCAN_LIMIT = 20_000  # signals read for one case page; groups are built from these
+SIGNAL_EXAMPLES = 3
 SIGNAL_GROUPS = 30
 CONTEXT_MESSAGES = 10
 """Flagged messages shown with their surroundings; the rest are counted, not shown."""
@@ -139,8 +142,23 @@ def queue_page(
 # -- the case dossier ------------------------------------------------------------------------------
 
 
-def _signal_groups(conn: Connection, case: QueueItem) -> list[Any]:
-    """Signals grouped by what they found: one row per (category, detector, explanation)."""
+@dataclass
+class SignalGroup:
+    """Signals that found the same thing (one rule or one bank), with a few of the words."""
+
+    category: str
+    detector: str
+    explanation: str
+    severity: int
+    score: float
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+def _signal_groups(conn: Connection, case: QueueItem) -> list[SignalGroup]:
+    """Signals grouped by what found them: the explanation up to its colon names the rule or
+    the bank (what follows quotes the words, which differ from message to message), so one row
+    per finding reads faster than one row per wording; the first few wordings are kept."""
     about = []
     if case.community_id is not None:
         about.append(signals.c.community_id == case.community_id)
@@ -148,23 +166,33 @@ def _signal_groups(conn: Connection, case: QueueItem) -> list[Any]:
         about.append(signals.c.account_id == case.account_id)
     if not about:
         return []
-    count = func.count().label("count")
-    return list(
-        conn.execute(
-            select(
-                signals.c.category,
-                signals.c.detector,
-                signals.c.explanation,
-                func.max(signals.c.severity).label("severity"),
-                func.max(signals.c.score).label("score"),
-                count,
-            )
-            .where(or_(*about))
-            .group_by(signals.c.category, signals.c.detector, signals.c.explanation)
-            .order_by(func.max(signals.c.severity).desc(), count.desc())
-            .limit(SIGNAL_GROUPS)
+    rows = conn.execute(
+        select(
+            signals.c.category,
+            signals.c.detector,
+            signals.c.explanation,
+            signals.c.severity,
+            signals.c.score,
         )
+        .where(or_(*about))
+        .order_by(signals.c.severity.desc(), signals.c.id)
+        .limit(SIGNAL_SCAN_LIMIT)
     )
+    groups: dict[tuple[str, str, str], SignalGroup] = {}
+    for row in rows:
+        head, _, words = row.explanation.partition(": ")
+        key = (row.category, row.detector, head)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = SignalGroup(
+                row.category, row.detector, head, row.severity, row.score
+            )
+        group.count += 1
+        group.score = max(group.score, row.score)
+        if words and len(group.examples) < SIGNAL_EXAMPLES and words not in group.examples:
+            group.examples.append(words)
+    ordered = sorted(groups.values(), key=lambda g: (-g.severity, -g.count))
+    return ordered[:SIGNAL_GROUPS]
 
 
 def _message_rows(conn: Connection, *conditions: Any, order: Any, limit: int) -> list[Any]:
