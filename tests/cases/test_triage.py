@@ -191,3 +191,39 @@ def test_risky_communities_wait_as_cases(engine: Engine) -> None:
         assert (item.community_id, item.category, item.signals_count) == (risky, "csam", 3)
         assert item.community_name == "server 111"
         assert item.priority == priority(Category.CSAM, members=40, trusted=False, items=3)
+
+
+def test_two_first_reports_at_the_same_instant_share_one_case(postgres_url: str) -> None:
+    """Two transactions each find no open case and insert one: the unique index on open
+    subjects refuses the second insert, which then merges into the first case."""
+    import threading
+
+    from iolaus.store.engine import open_engine
+    from iolaus.store.migrate import ensure_schema
+
+    engine = open_engine(postgres_url)
+    ensure_schema(engine, auto_migrate=True)
+    first_inserted = threading.Event()
+    results: dict[str, int] = {}
+
+    def first() -> None:
+        with engine.begin() as conn:
+            results["first"] = add(conn, "account:race", Category.NCII)
+            first_inserted.set()
+            threading.Event().wait(0.5)  # hold the transaction open while the second arrives
+
+    def second() -> None:
+        first_inserted.wait(5)
+        with engine.begin() as conn:
+            results["second"] = add(conn, "account:race", Category.CSAM)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results["first"] == results["second"]
+    with engine.connect() as conn:
+        (case,) = conn.execute(select(cases.c.reports_count, cases.c.category)).all()
+    assert tuple(case) == (2, "csam")  # the second report merged and raised the category
+    engine.dispose()

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from iolaus.actions.outbox import enqueue
 from iolaus.cases import store
@@ -133,37 +134,26 @@ def merge(
     row = store.open_case(conn, subject.key)
     members = store.members(conn, subject.community_id)
     if row is None:
-        n_signals = signals_count or 0
-        values = {
-            "category": category.value,
-            "severity": SEVERITY[category],
-            "priority": priority(
-                category, members=members, trusted=trusted, items=new_reports + n_signals
-            ),
-            "deadline_at": now + policy.deadline(category),
-        }
-        case_id = conn.execute(
-            insert(cases)
-            .values(
-                subject_kind=subject.kind.value,
-                subject_key=subject.key,
-                community_id=subject.community_id,
-                account_id=subject.account_id,
-                status=CaseStatus.OPEN.value,
-                reports_count=new_reports,
-                signals_count=n_signals,
-                trusted_flagger=trusted,
-                received_at=now,
-                triaged_at=now,
-                **values,
-            )
-            .returning(cases.c.id)
-        ).scalar_one()
-        store.record_event(
-            conn, case_id, CaseEvent.RECEIVED, actor, now, subject=subject.key, **details
-        )
-        store.record_event(conn, case_id, CaseEvent.TRIAGED, store.SYSTEM_ACTOR, now, **values)
-        return int(case_id)
+        try:
+            # A savepoint: if another transaction opened the case meanwhile, the unique index
+            # on open subjects refuses this insert and the item merges into that case instead.
+            with conn.begin_nested():
+                return _open(
+                    conn,
+                    subject,
+                    category,
+                    now,
+                    actor,
+                    trusted,
+                    new_reports,
+                    signals_count,
+                    members,
+                    policy,
+                    details,
+                )
+        except IntegrityError:
+            row = store.open_case(conn, subject.key)
+            assert row is not None
 
     current = Category(row.category)
     if urgency(category) > urgency(current):
@@ -194,6 +184,53 @@ def merge(
     kind = CaseEvent.REPORT_MERGED if new_reports else CaseEvent.SIGNAL_MERGED
     store.record_event(conn, row.id, kind, actor, now, **details, **values)
     return int(row.id)
+
+
+def _open(
+    conn: Connection,
+    subject: Subject,
+    category: Category,
+    now: datetime,
+    actor: str,
+    trusted: bool,
+    new_reports: int,
+    signals_count: int | None,
+    members: int,
+    policy: TriagePolicy,
+    details: dict[str, Any],
+) -> int:
+    """Create the open case about ``subject`` with its first item; returns its id."""
+    n_signals = signals_count or 0
+    values = {
+        "category": category.value,
+        "severity": SEVERITY[category],
+        "priority": priority(
+            category, members=members, trusted=trusted, items=new_reports + n_signals
+        ),
+        "deadline_at": now + policy.deadline(category),
+    }
+    case_id = conn.execute(
+        insert(cases)
+        .values(
+            subject_kind=subject.kind.value,
+            subject_key=subject.key,
+            community_id=subject.community_id,
+            account_id=subject.account_id,
+            status=CaseStatus.OPEN.value,
+            reports_count=new_reports,
+            signals_count=n_signals,
+            trusted_flagger=trusted,
+            received_at=now,
+            triaged_at=now,
+            **values,
+        )
+        .returning(cases.c.id)
+    ).scalar_one()
+    store.record_event(
+        conn, case_id, CaseEvent.RECEIVED, actor, now, subject=subject.key, **details
+    )
+    store.record_event(conn, case_id, CaseEvent.TRIAGED, store.SYSTEM_ACTOR, now, **values)
+    return int(case_id)
 
 
 def escalate_due(

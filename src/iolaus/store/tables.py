@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from iolaus.store.types import UTCDateTime
@@ -399,6 +400,14 @@ cases = Table(
     Column("lock_expires_at", UTCDateTime),
     Index("ix_cases_status_priority", "status", "priority"),
     Index("ix_cases_subject_key", "subject_key"),
+    # One open case per subject, even when two first reports arrive at the same instant.
+    Index(
+        "uq_cases_open_subject",
+        "subject_key",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
     Index("ix_cases_deadline_at", "deadline_at"),
 )
 
