@@ -225,3 +225,61 @@ def test_the_secret_opens_the_status_and_nothing_else(engine: Engine) -> None:
         assert "notifier_email" not in view
         assert report_for_notifier(conn, receipt.reference, receipt.secret + "x") is None
         assert report_for_notifier(conn, "R-UNKNOWN000", receipt.secret) is None
+
+
+def test_a_reported_community_imported_later_is_adopted_by_its_case(engine: Engine) -> None:
+    """Reported before it was mirrored: once an import brings the community, its case is keyed
+    by the stored community, and a case detection opened for it absorbs the reports."""
+    from iolaus.cases.triage import Subject, adopt_mirrored_subjects, merge
+    from iolaus.model.cases import SubjectKind
+    from iolaus.model.signals import Category
+
+    with engine.begin() as conn:
+        early = intake.submit(
+            conn,
+            intake.validate({**GOOD, "target_kind": "community", "target": "111"}),
+            source="web",
+            actor="public",
+            now=NOW,
+        )
+        other = intake.submit(
+            conn,
+            intake.validate({**GOOD, "target_kind": "community", "target": "777"}),
+            source="web",
+            actor="public",
+            now=NOW,
+        )
+    assert adopt_mirrored_subjects(engine, NOW) == []  # nothing mirrored yet
+    with engine.begin() as conn:
+        ids = seed_community(conn, guild="111")
+    assert adopt_mirrored_subjects(engine, NOW) == [early.case_id]
+    with engine.connect() as conn:
+        row = conn.execute(select(cases).where(cases.c.id == early.case_id)).one()
+        report_community = conn.execute(
+            select(reports_table.c.community_id).where(reports_table.c.reference == early.reference)
+        ).scalar_one()
+    assert (row.subject_key, row.community_id) == (
+        f"community:{ids['community']}",
+        ids["community"],
+    )
+    assert report_community == ids["community"]
+
+    # Detection got there first for 777: the reported case merges into the detected one.
+    with engine.begin() as conn:
+        seven = seed_community(conn, guild="777")["community"]
+        detected = merge(
+            conn,
+            Subject(SubjectKind.COMMUNITY, f"community:{seven}", community_id=seven),
+            Category.NCII,
+            now=NOW,
+            actor="detection",
+            signals_count=5,
+        )
+    assert adopt_mirrored_subjects(engine, NOW) == [detected]
+    with engine.connect() as conn:
+        merged = conn.execute(select(cases).where(cases.c.id == detected)).one()
+        closed = conn.execute(select(cases.c.status).where(cases.c.id == other.case_id)).scalar()
+        moved = conn.execute(
+            select(reports_table.c.case_id).where(reports_table.c.reference == other.reference)
+        ).scalar_one()
+    assert merged.reports_count == 1 and closed == "closed" and moved == detected

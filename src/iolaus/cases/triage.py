@@ -36,7 +36,7 @@ from iolaus.model.cases import (
     SubjectKind,
 )
 from iolaus.model.signals import SEVERITY, Category
-from iolaus.store.tables import cases, communities, community_risk, signals
+from iolaus.store.tables import accounts, cases, communities, community_risk, reports, signals
 
 ESCALATED_EVENT = "case_escalated"
 """Webhook kind sent when a case nears its deadline (besides the decisions' action kinds)."""
@@ -355,3 +355,75 @@ def open_cases_from_signals(
                 )
             )
     return touched
+
+
+_UNRESOLVED = {
+    "community-ext:": (SubjectKind.COMMUNITY, communities, "community_id", "community"),
+    "account-ext:": (SubjectKind.ACCOUNT, accounts, "account_id", "account"),
+}
+
+
+def adopt_mirrored_subjects(engine: Engine, now: datetime | None = None) -> list[int]:
+    """Give cases about a community or account that was not mirrored when it was reported
+    (``community-ext:<platform id>``) their stored subject, now that an import brought it: the
+    case is re-keyed, or merged into the open case that detection already opened for it.
+    Returns the ids of the cases that now hold those reports."""
+    now = now or datetime.now(UTC)
+    adopted = []
+    with engine.begin() as conn:
+        for prefix, (kind, table, column, label) in _UNRESOLVED.items():
+            pending = conn.execute(
+                select(cases.c.id, cases.c.subject_key, cases.c.category, cases.c.reports_count)
+                .where(cases.c.status == CaseStatus.OPEN.value)
+                .where(cases.c.subject_key.like(f"{prefix}%"))
+            ).all()
+            for case_id, key, category, n_reports in pending:
+                external = key[len(prefix) :]
+                found = (
+                    conn.execute(select(table.c.id).where(table.c.external_id == external).limit(2))
+                    .scalars()
+                    .all()
+                )
+                if len(found) != 1:  # not mirrored yet, or ambiguous across platforms
+                    continue
+                stored_id = int(found[0])
+                subject = Subject(kind, f"{label}:{stored_id}", **{column: stored_id})
+                target = store.open_case(conn, subject.key)
+                if target is None:
+                    conn.execute(
+                        update(cases)
+                        .where(cases.c.id == case_id)
+                        .values(subject_key=subject.key, **{column: stored_id})
+                    )
+                    target_id = case_id
+                else:
+                    target_id = merge(
+                        conn,
+                        subject,
+                        Category(category),
+                        now=now,
+                        actor=store.SYSTEM_ACTOR,
+                        new_reports=n_reports,
+                        merged_case=case_id,
+                    )
+                    conn.execute(
+                        update(cases)
+                        .where(cases.c.id == case_id)
+                        .values(status=CaseStatus.CLOSED.value)
+                    )
+                conn.execute(
+                    update(reports)
+                    .where(reports.c.case_id == case_id)
+                    .values(case_id=target_id, **{column: stored_id})
+                )
+                store.record_event(
+                    conn,
+                    target_id,
+                    CaseEvent.SUBJECT_RESOLVED,
+                    store.SYSTEM_ACTOR,
+                    now,
+                    subject=subject.key,
+                    from_case=case_id,
+                )
+                adopted.append(target_id)
+    return adopted

@@ -114,9 +114,11 @@ def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
         from iolaus.signals.scan import scan_communities
 
         scan_communities(engine, community_ids=summary.community_ids)
-        # ... and what it rates high or critical waits in the review queue, reported or not.
-        from iolaus.cases.triage import open_cases_from_signals
+        # Reports about communities not mirrored until now join their community's case, and
+        # what detection rates high or critical waits in the review queue, reported or not.
+        from iolaus.cases.triage import adopt_mirrored_subjects, open_cases_from_signals
 
+        adopt_mirrored_subjects(engine)
         open_cases_from_signals(engine)
     return summary
 

@@ -71,6 +71,7 @@ class CaseEvent(StrEnum):
     """Every step of a case is timestamped (received → triaged → viewed → decided → actioned)."""
 
     RECEIVED = "received"
+    SUBJECT_RESOLVED = "subject_resolved"
     REPORT_MERGED = "report_merged"
     SIGNAL_MERGED = "signal_merged"
     TRIAGED = "triaged"

@@ -13,8 +13,15 @@ from functools import cached_property
 from typing import Any
 
 from iolaus.signals.lexicon import Hit, Lexicon
-from iolaus.signals.normalise import Normalised, normalise
-from iolaus.signals.rules import LEXICON_KINDS, Condition, Rule, RuleSet
+from iolaus.signals.normalise import Normalised, normalise, skeleton
+from iolaus.signals.rules import (
+    LEXICON_KINDS,
+    SCOPES,
+    Condition,
+    Rule,
+    RuleSet,
+    fails_at_zero,
+)
 from iolaus.signals.watchlist import Watchlist
 
 ADULT_MARKERS = ("🔞", "18+", "+18", "nsfw", "18 plus")
@@ -74,12 +81,19 @@ class Detector:
 
     def view(self, text: str | None) -> TextView:
         normalised = normalise(text or "")
-        hits = self.lexicon.find(normalised) if normalised.text else []
-        protected = self.watchlist.mentioned(normalised.text) if self.watchlist else []
-        return TextView(normalised, hits, protected)
+        if not normalised.text:
+            return TextView(normalised, [], [])
+        if not self.watchlist:
+            return TextView(normalised, self.lexicon.find(normalised), [])
+        # The lexicon and the watch list both match on the skeleton: computed once, for both.
+        key = skeleton(normalised.text)
+        hits = self.lexicon.find(normalised, key=key)
+        return TextView(normalised, hits, self.watchlist.mentioned(normalised.text, key=key))
 
     def __post_init__(self) -> None:
-        self._needs_evidence = all(_needs_evidence(r) for r in self.rules.for_scope("message"))
+        # Rules are compiled once per scope (see rules.Program); ``rules`` is not reassigned.
+        self._programs = {scope: self.rules.program(scope) for scope in SCOPES}
+        self._needs_evidence = all(_needs_evidence(r) for r in self._programs["message"].rules)
 
     # -- features per scope ----------------------------------------------------------------
 
@@ -139,19 +153,20 @@ class Detector:
     def evaluate(
         self, scope: str, features: Mapping[str, Any], view: TextView, **context: str
     ) -> list[Finding]:
-        findings = []
-        for rule in self.rules.for_scope(scope):
-            if not rule.fires(features):
-                continue
-            terms = view.quoted_terms
-            values = {
-                **features,
-                "terms": ", ".join(f"«{t}»" for t in terms) or "—",
-                "protected": ", ".join(view.protected) or "—",
-                **context,
-            }
-            findings.append(Finding(rule, rule.explanation(values), terms, tuple(view.protected)))
-        return findings
+        fired = self._programs[scope].fired(features)
+        if not fired:
+            return []
+        # Built once per text, and only for a text on which a rule fired: quoting the original
+        # words costs a second normalisation pass with offsets.
+        terms = view.quoted_terms
+        protected = tuple(view.protected)
+        values = {
+            **features,
+            "terms": ", ".join(f"«{t}»" for t in terms) or "—",
+            "protected": ", ".join(protected) or "—",
+            **context,
+        }
+        return [Finding(rule, rule.explanation(values), terms, protected) for rule in fired]
 
     def message(
         self, text: str, channel: Mapping[str, Any] | None = None, **counts: int
@@ -170,11 +185,8 @@ _EVIDENCE = frozenset((*LEXICON_KINDS, "protected_mentions", "hash_matches"))
 
 
 def _is_evidence(condition: Condition) -> bool:
-    return (
-        condition.feature in _EVIDENCE
-        and condition.op in {">", ">="}
-        and (condition.value > 0 or condition.op == ">")
-    )
+    """A condition on a term, mention or match feature that cannot hold while it is zero."""
+    return condition.feature in _EVIDENCE and fails_at_zero(condition)
 
 
 def _needs_evidence(rule: Rule) -> bool:

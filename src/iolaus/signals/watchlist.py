@@ -61,12 +61,19 @@ class Watchlist:
     def __bool__(self) -> bool:
         return self._pattern is not None
 
-    def mentioned(self, normalised_text: str) -> list[str]:
-        """Names of the protected persons the (already normalised) text mentions."""
+    def mentioned(self, normalised_text: str, *, key: str | None = None) -> list[str]:
+        """Names of the protected persons the (already normalised) text mentions.
+
+        ``key``, when given, must be ``skeleton(normalised_text)`` (the detector computes it
+        once for the lexicon and the watch list). One ``search`` first: almost no message
+        mentions anyone, and it fails faster than collecting every match."""
         if self._pattern is None or not normalised_text:
             return []
-        found = {self._names[m.group(1)] for m in self._pattern.finditer(skeleton(normalised_text))}
-        return sorted(found)
+        if key is None:
+            key = skeleton(normalised_text)
+        if self._pattern.search(key) is None:
+            return []
+        return sorted({self._names[m.group(1)] for m in self._pattern.finditer(key)})
 
 
 # -- store -----------------------------------------------------------------------------------

@@ -198,17 +198,19 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def find(self, text: Normalised | str) -> list[Hit]:
+    def find(self, text: Normalised | str, *, key: str | None = None) -> list[Hit]:
         """Every whole-word occurrence of every term in ``text``, sorted by position.
 
         ``text`` is a :class:`Normalised` or the ``.text`` of one; hits index that string, and
-        :meth:`Normalised.quote` gives the original words behind a hit.
+        :meth:`Normalised.quote` gives the original words behind a hit. ``key``, when given,
+        must be ``skeleton(text)``: a caller that also needs the skeleton (the watch list does)
+        computes it once and passes it here.
         """
         if isinstance(text, Normalised):
             text = text.text
         if not self._entries or not text:
             return []
-        found = list(self._automaton.iter(f" {skeleton(text)} "))
+        found = list(self._automaton.iter(f" {skeleton(text) if key is None else key} "))
         if not found:
             return []
         where = SkeletonMap(text)
