@@ -170,3 +170,21 @@ def test_the_window_slides_and_forgets_the_least_recent_clients() -> None:
     assert "a" not in limiter._hits
     with pytest.raises(ValueError):
         SlidingWindow.parse("ten per minute")
+
+
+def test_a_trusted_flagger_has_priority_only_within_its_expertise(api: Api, engine: Engine) -> None:
+    """DSA Art. 22: priority for notices within the flagger's designated areas, not others."""
+    register(api.client.app, ReportSettings())
+    with engine.begin() as conn:
+        _, hotline = create_token(
+            conn, "csam-hotline", Role.REPORTER, trusted_flagger=True, expertise=["csam"]
+        )
+    headers = {"Authorization": f"Bearer {hotline}"}
+    inside = api.client.post(
+        "/api/reports", json={**REPORT, "target": "5/2/3", "category": "csam"}, headers=headers
+    )
+    outside = api.client.post("/api/reports", json={**REPORT, "target": "6/2/3"}, headers=headers)
+    assert inside.json()["trusted_flagger"] is True
+    assert outside.json()["trusted_flagger"] is False
+    with engine.begin() as conn, pytest.raises(ValueError, match="trusted flaggers only"):
+        create_token(conn, "plain", Role.REPORTER, expertise=["ncii"])

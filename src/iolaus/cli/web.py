@@ -71,12 +71,23 @@ def token_create(
     trusted_flagger: Annotated[
         bool, typer.Option("--trusted-flagger", help="Reports made with it are prioritised.")
     ] = False,
+    expertise: Annotated[
+        str | None,
+        typer.Option(
+            help="Trusted flagger's areas, e.g. csam,ncii: priority only for reports in them."
+        ),
+    ] = None,
 ) -> None:
     """Create a token and print it once: only a digest of it is stored."""
     try:
         with state.engine().begin() as conn:
             token_id, plaintext = token_store.create_token(
-                conn, name, role, trusted_flagger=trusted_flagger, actor=ACTOR
+                conn,
+                name,
+                role,
+                trusted_flagger=trusted_flagger,
+                expertise=[a.strip() for a in (expertise or "").split(",") if a.strip()],
+                actor=ACTOR,
             )
     except token_store.TokenError as exc:
         fail(str(exc))

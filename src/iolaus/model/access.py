@@ -60,6 +60,12 @@ class Token:
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    expertise: tuple[str, ...] = ()
+
+    def prioritised_for(self, category: str) -> bool:
+        """DSA Art. 22: a trusted flagger's notices get priority within its designated areas of
+        expertise (every area when none is recorded), not outside them."""
+        return self.trusted_flagger and (not self.expertise or category in self.expertise)
 
     @property
     def actor(self) -> str:

@@ -48,15 +48,15 @@ class Watchlist:
                 if len(form.replace(" ", "")) >= 3:  # shorter forms would match everywhere
                     names.setdefault(form, person.name)
         self._names = names
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
         self._pattern = (
-            re.compile(
-                r"(?<![a-z0-9])("
-                + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                + r")(?![a-z0-9])"
-            )
-            if names
-            else None
+            re.compile(r"(?<![a-z0-9])(" + alternatives + r")(?![a-z0-9])") if names else None
         )
+        # The names anywhere, whole words or not: a necessary condition for ``_pattern``, tested
+        # first on every message. A pattern that starts with the names lets the regular
+        # expression engine skip ahead to their first letters (the look-behind above prevents
+        # that), which makes it several times faster on the many texts that mention no one.
+        self._hint = re.compile(alternatives) if names else None
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -65,13 +65,13 @@ class Watchlist:
         """Names of the protected persons the (already normalised) text mentions.
 
         ``key``, when given, must be ``skeleton(normalised_text)`` (the detector computes it
-        once for the lexicon and the watch list). One ``search`` first: almost no message
-        mentions anyone, and it fails faster than collecting every match."""
-        if self._pattern is None or not normalised_text:
+        once for the lexicon and the watch list). A quick ``search`` for the bare names first:
+        almost no message mentions anyone."""
+        if self._pattern is None or self._hint is None or not normalised_text:
             return []
         if key is None:
             key = skeleton(normalised_text)
-        if self._pattern.search(key) is None:
+        if self._hint.search(key) is None:
             return []
         return sorted({self._names[m.group(1)] for m in self._pattern.finditer(key)})
 

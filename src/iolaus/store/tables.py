@@ -283,6 +283,7 @@ api_tokens = Table(
     Column("role", String(32), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("trusted_flagger", Boolean, nullable=False, default=False),
+    Column("expertise", Text),  # comma-separated categories; NULL: every area
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),

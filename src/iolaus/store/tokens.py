@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from iolaus.model.access import Role, Token
+from iolaus.model.signals import Category
 from iolaus.store import audit
 from iolaus.store.tables import api_tokens
 
@@ -48,6 +50,7 @@ def _token(row: Any) -> Token:
         name=row.name,
         role=Role(row.role),
         trusted_flagger=row.trusted_flagger,
+        expertise=tuple(row.expertise.split(",")) if row.expertise else (),
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
@@ -75,10 +78,20 @@ def create_token(
     role: Role | str,
     *,
     trusted_flagger: bool = False,
+    expertise: Sequence[str] = (),
     actor: str = "cli",
 ) -> tuple[int, str]:
     """Create a token; returns (id, plaintext). The plaintext is not stored and cannot be
-    recovered: hand it to its holder now."""
+    recovered: hand it to its holder now. ``expertise`` limits a trusted flagger's priority to
+    those categories."""
+    areas = sorted(set(expertise))
+    unknown = [a for a in areas if a not in {c.value for c in Category}]
+    if unknown:
+        raise TokenError(
+            f"unknown categories {unknown} (one of {', '.join(c.value for c in Category)})"
+        )
+    if areas and not trusted_flagger:
+        raise TokenError("areas of expertise are for trusted flaggers only")
     try:
         role = Role(role)
     except ValueError:
@@ -93,6 +106,7 @@ def create_token(
             role=role.value,
             token_hash=digest(plaintext),
             trusted_flagger=trusted_flagger,
+            expertise=",".join(areas) or None,
             created_at=datetime.now(UTC),
         )
         .returning(api_tokens.c.id)
@@ -105,6 +119,7 @@ def create_token(
         name=name,
         role=role.value,
         trusted_flagger=trusted_flagger,
+        **({"expertise": areas} if areas else {}),
     )
     return int(token_id), plaintext
 

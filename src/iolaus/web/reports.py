@@ -275,13 +275,14 @@ def file_report(
         report = intake.validate(body.model_dump())
     except intake.InvalidReport as exc:
         return _refused(exc)
-    receipt = _store(request, report, f"api:{token.name}", token.actor, token.trusted_flagger)
+    trusted = token.prioritised_for(report.category.value)
+    receipt = _store(request, report, f"api:{token.name}", token.actor, trusted)
     return {
         "reference": receipt.reference,
         "secret": receipt.secret,
         "status_url": f"/report/status/{receipt.reference}?secret={receipt.secret}",
         "received_at": receipt.received_at.isoformat(),
-        "trusted_flagger": token.trusted_flagger,
+        "trusted_flagger": trusted,
     }
 
 
