@@ -30,12 +30,33 @@ MAX_QUOTED_TERMS = 5
 
 @dataclass(frozen=True)
 class Finding:
-    """A rule that fired, with the human explanation a reviewer checks in seconds."""
+    """A rule that fired, with the human explanation a reviewer checks in seconds.
+
+    The explanation and the quoted words are built on first use: quoting the original words
+    costs a second normalisation pass, which a caller that only needs the decision (counting
+    shadow rules, the throughput benchmark) never pays."""
 
     rule: Rule
-    explanation: str
-    terms: tuple[str, ...] = ()
-    protected: tuple[str, ...] = ()
+    view: TextView
+    values: Mapping[str, Any]
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return self.view.quoted_terms
+
+    @property
+    def protected(self) -> tuple[str, ...]:
+        return tuple(self.view.protected)
+
+    @cached_property
+    def explanation(self) -> str:
+        return self.rule.explanation(
+            {
+                **self.values,
+                "terms": ", ".join(f"«{t}»" for t in self.terms) or "—",
+                "protected": ", ".join(self.protected) or "—",
+            }
+        )
 
 
 @dataclass
@@ -156,17 +177,8 @@ class Detector:
         fired = self._programs[scope].fired(features)
         if not fired:
             return []
-        # Built once per text, and only for a text on which a rule fired: quoting the original
-        # words costs a second normalisation pass with offsets.
-        terms = view.quoted_terms
-        protected = tuple(view.protected)
-        values = {
-            **features,
-            "terms": ", ".join(f"«{t}»" for t in terms) or "—",
-            "protected": ", ".join(protected) or "—",
-            **context,
-        }
-        return [Finding(rule, rule.explanation(values), terms, protected) for rule in fired]
+        values = {**features, **context}
+        return [Finding(rule, view, values) for rule in fired]
 
     def message(
         self, text: str, channel: Mapping[str, Any] | None = None, **counts: int
