@@ -391,4 +391,6 @@ def register(app: FastAPI, clock: Callable[[], datetime] | None = None) -> None:
         SlidingWindow.parse(settings.status_limit),
         clock or (lambda: datetime.now(UTC)),
     )
-    app.include_router(router)
+    if not getattr(app.state, "appeals_routes", False):  # called again: settings only
+        app.include_router(router)
+        app.state.appeals_routes = True

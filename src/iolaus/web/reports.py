@@ -299,7 +299,8 @@ def report_status(request: Request, reference: str, secret: Secret = "") -> Any:
 
 
 def register(app: FastAPI, settings: ReportSettings | None = None) -> None:
-    """Add the report pages and API to ``app``."""
+    """Add the report pages and API to ``app``; called again (tests with other rate limits), it
+    only replaces the settings."""
     settings = settings or ReportSettings.from_env()
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
@@ -310,4 +311,6 @@ def register(app: FastAPI, settings: ReportSettings | None = None) -> None:
         SlidingWindow.parse(settings.status_limit),
         Jinja2Templates(env=environment),
     )
-    app.include_router(router)
+    if not getattr(app.state, "reports_routes", False):
+        app.include_router(router)
+        app.state.reports_routes = True
