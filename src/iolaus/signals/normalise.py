@@ -53,6 +53,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
+from functools import lru_cache
 from typing import NamedTuple
 
 # --- characters ----------------------------------------------------------------------------------
@@ -234,12 +235,20 @@ _SEPARATED = re.compile(
     r"(?<![a-z0-9])[a-z0-9](?P<sep> ?" + _SEP_CLASS + r"{1,3} ?)[a-z0-9](?![a-z0-9])"
     r"(?:(?P=sep)[a-z0-9](?![a-z0-9]))*+"
 )
-_SEPARATED_HINT = re.compile(_SEP_CLASS + r"{1,3} ?[a-z0-9](?![a-z0-9])")
+# Written "one separator, then up to two more" rather than "{1,3}" so that the pattern starts
+# with a character class: the engine then skips ahead to the next separator instead of trying
+# the match at every position (a repeat at the start defeats that optimisation).
+_SEPARATED_HINT = re.compile(_SEP_CLASS + _SEP_CLASS + r"{0,2} ?[a-z0-9](?![a-z0-9])")
 _SPACED = re.compile(r"(?<![a-z0-9'])[a-z](?: [a-z](?![a-z0-9'])){2,}+")
 _SPACED_HINT = re.compile(r" [a-z] [a-z](?![a-z0-9'])")
 _MIXED = re.compile(
     r"(?<![a-z0-9@$!|])(?=[a-z0-9@$!|]*?(?:[a-z][0-9@$!|]|[0-9@$!|][a-z]))[a-z0-9@$!|]+"
 )
+# Where _MIXED can match: a digit or symbol next to a letter. It starts with a character class,
+# so scanning for it is quick; _MIXED itself starts with a look-behind and is tried everywhere.
+_MIXED_AT = re.compile(r"[0-9@$!|](?:(?<=[a-z][0-9@$!|])|(?=[a-z]))")
+_TOKEN_END = re.compile(r"[a-z0-9@$!|]*")
+_MIXED_CLASS = "abcdefghijklmnopqrstuvwxyz0123456789@$!|"
 _RUN = re.compile(r"[a-z]+|[0-9]+|[@$!|]+")
 _PIECE = re.compile(r"[a-z0-9]+")
 _ALNUM_RUN = re.compile(r"[a-z]+|[0-9]+")
@@ -337,15 +346,74 @@ _glue_spaced_text = _joined(_glue_spaced)
 _unleet_text = _joined(_unleet)
 
 
+@lru_cache(maxsize=4096)
+def _unleet_token(token: str) -> str:
+    """:func:`_unleet` of a whole token, as text; cached.
+
+    The reading of a token depends on the token alone, and the same few tokens (``24h``,
+    ``18+``, ``1080p``, ``2nd``) come back in message after message, while reading one is
+    comparatively slow Python. The cache is bounded, so crafted text cannot grow it.
+    """
+    m = _MIXED.match(token)
+    return token if m is None else _unleet_text(m)
+
+
+def _unleet_all(s: str) -> str:
+    """``_MIXED.sub(_unleet_text, s)``, found from the letter-digit contacts instead.
+
+    A match of :data:`_MIXED` is a whole token of letters, digits and symbols holding a digit or
+    symbol next to a letter: finding those contacts with :data:`_MIXED_AT` and widening each to
+    its token gives the same matches, without trying _MIXED's look-behind at every position.
+    """
+    out: list[str] = []
+    done = 0
+    for contact in _MIXED_AT.finditer(s):
+        at = contact.start()
+        if at < done:
+            continue  # another contact in a token already read
+        start = len(s[:at].rstrip(_MIXED_CLASS))
+        end = _TOKEN_END.match(s, at).end()
+        out.append(s[done:start])
+        out.append(_unleet_token(s[start:end]))
+        done = end
+    out.append(s[done:])
+    return "".join(out)
+
+
+# The hints and the last cleaning, on the bytes of the Latin-1 path (see _fast).
+_SEPARATED_HINT_B = re.compile(_SEPARATED_HINT.pattern.encode())
+_SPACED_HINT_B = re.compile(_SPACED_HINT.pattern.encode())
+_MIXED_HINT_B = re.compile(_MIXED_HINT.pattern.encode())
+_SPILL_B = _SPILL.encode()
+_FOREIGN_B = _FOREIGN.encode()
+
+
 def _fast(text: str) -> str:
-    """The canonical form, with no offsets: what every message goes through."""
+    """The canonical form, with no offsets: what every message goes through.
+
+    Most messages are Latin-1 and hold nothing for the glueing or leetspeak stages: for them the
+    text stays bytes from the character map to the final cleaning (two ``bytes.translate`` and a
+    split), with three quick searches to make sure no stage applies. Anything else takes
+    :func:`_stages`, the general path; both give the same result.
+    """
     try:
-        s = text.encode("latin-1").translate(_LATIN1_BYTES, _LATIN1_DELETE).decode("latin-1")
+        mapped = text.encode("latin-1").translate(_LATIN1_BYTES, _LATIN1_DELETE)
     except UnicodeEncodeError:
-        s = text.translate(_FOLD)
-    else:
-        if _SPILL in s:
-            s = text.translate(_FOLD)
+        return _stages(text.translate(_FOLD))
+    if _SPILL_B in mapped:
+        return _stages(text.translate(_FOLD))  # a character that reads as two letters (ß æ ½)
+    if (
+        _FOREIGN_B in mapped  # a foreign letter (µ is Greek) drops its word
+        or _SEPARATED_HINT_B.search(mapped)
+        or _SPACED_HINT_B.search(mapped)
+        or _MIXED_HINT_B.search(mapped)
+    ):
+        return _stages(mapped.decode("latin-1"))
+    return _finish(b" ".join(mapped.translate(_CLEAN_BYTES).split()).decode("latin-1"))
+
+
+def _stages(s: str) -> str:
+    """The stages after the character map, on its output ``s`` (see the module doc)."""
     if _FOREIGN in s:
         s = _FOREIGN_WORD.sub(" ", s)
     # Each stage runs only when a cheap necessary condition holds; the hints start with a rare
@@ -355,8 +423,12 @@ def _fast(text: str) -> str:
     if _SPACED_HINT.search(s):
         s = _SPACED.sub(_glue_spaced_text, s)
     if _MIXED_HINT.search(s):
-        s = _MIXED.sub(_unleet_text, s)
-    s = " ".join(s.encode().translate(_CLEAN_BYTES).decode().split())
+        s = _unleet_all(s)
+    return _finish(" ".join(s.encode().translate(_CLEAN_BYTES).decode().split()))
+
+
+def _finish(s: str) -> str:
+    """The last two stages, on cleaned text: spaced letters once more, then stretched letters."""
     if _SPACED_HINT.search(s):
         s = _SPACED.sub(_glue_spaced_text, s)
     return _STRETCH.sub("", s) if _TRIPLE_HINT.search(s) else s
@@ -440,7 +512,6 @@ def normalise(text: str) -> Normalised:
     return _new(Normalised, (text, _fast(text)))
 
 
-_I_FOR_L = bytes.maketrans(b"l", b"i")
 _DOUBLE = re.compile(r"(.)(?=\1)")  # spaces never repeat; "." is faster to test than a class
 
 
@@ -453,7 +524,7 @@ def skeleton(normalised: str) -> str:
     term's own double letters are there (so ``ten`` never matches ``teen``) and that its digits
     are as written (``100`` is not ``10``).
     """
-    return _DOUBLE.sub("", normalised.encode().translate(_I_FOR_L).decode())
+    return _DOUBLE.sub("", normalised.replace("l", "i"))
 
 
 class SkeletonMap:
@@ -466,7 +537,7 @@ class SkeletonMap:
     __slots__ = ("_dropped", "_dropped_set")
 
     def __init__(self, normalised: str) -> None:
-        folded = normalised.encode().translate(_I_FOR_L).decode()
+        folded = normalised.replace("l", "i")
         self._dropped = [m.start() for m in _DOUBLE.finditer(folded)]
         self._dropped_set = frozenset(self._dropped)
 
