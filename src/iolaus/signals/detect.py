@@ -26,6 +26,9 @@ from iolaus.signals.watchlist import Watchlist
 
 ADULT_MARKERS = ("🔞", "18+", "+18", "nsfw", "18 plus")
 MAX_QUOTED_TERMS = 5
+# Built once rather than per message (see TextView.weights and Detector.message_features).
+_ZERO_WEIGHTS = dict.fromkeys(LEXICON_KINDS, 0.0)
+_CHANNEL_KINDS = tuple((f"channel_{kind}", kind) for kind in LEXICON_KINDS)
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,16 @@ class TextView:
     protected: list[str]
 
     def weights(self, prefix: str = "") -> dict[str, float]:
-        sums = dict.fromkeys((prefix + k for k in LEXICON_KINDS), 0.0)
+        if prefix:
+            sums = dict.fromkeys((prefix + k for k in LEXICON_KINDS), 0.0)
+            for hit in self.hits:
+                sums[prefix + hit.category] += hit.weight
+            return sums
+        # The common case (every scope's features) copies a ready-made dict of zeros: it runs
+        # for every message with a hit, where building the keys each time showed in profiles.
+        sums = _ZERO_WEIGHTS.copy()
         for hit in self.hits:
-            sums[prefix + hit.category] += hit.weight
+            sums[hit.category] += hit.weight
         return sums
 
     @cached_property
@@ -165,8 +175,9 @@ class Detector:
             channel_nsfw=bool(channel.get("nsfw")) or bool(channel.get("adult_marker")),
             channel_name=channel.get("name", ""),
         )
-        for kind in LEXICON_KINDS:
-            features[f"channel_{kind}"] = channel.get(kind, 0.0)
+        get = channel.get
+        for feature, kind in _CHANNEL_KINDS:
+            features[feature] = get(kind, 0.0)
         return features
 
     # -- evaluation ------------------------------------------------------------------------

@@ -463,8 +463,9 @@ class Program:
 
     def fired(self, features: Mapping[str, Any]) -> list[Rule]:
         """The rules that fire on ``features``, in rule order, live and shadow alike."""
-        get = features.get
-        candidates = self._candidates_for(frozenset(f for f in self._gate_features if get(f)))
+        # ``filter(features.get, ...)`` keeps the gate features with a truthy value, as a
+        # generator testing ``features.get(f)`` would, without a Python frame per feature.
+        candidates = self._candidates_for(frozenset(filter(features.get, self._gate_features)))
         if not candidates:
             return []
         conditions = self._conditions
