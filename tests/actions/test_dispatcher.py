@@ -102,7 +102,8 @@ def test_a_client_error_fails_permanently_until_retried_by_hand(engine: Engine) 
     assert again.delivered == 1 and len(receiver.events) == 1
     with engine.connect() as conn:
         actions = [e["action"] for e in audit.recent(conn)]
-    assert actions == ["action.retry", "action.failed", "community.ban"]
+    # Once its only action is delivered, the decision's case is stamped actioned.
+    assert actions == ["case.actioned", "action.retry", "action.failed", "community.ban"]
 
 
 def test_a_timeout_is_retried_and_the_receiver_acts_once(engine: Engine) -> None:

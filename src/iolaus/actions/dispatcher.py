@@ -18,13 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from iolaus.actions import outbox
 from iolaus.actions.outbox import CLAIM_TTL, MAX_ATTEMPTS, Claimed, OutboxStatus
 from iolaus.actions.webhooks import Outcome, Sender, Verdict
+from iolaus.cases import store as case_store
 from iolaus.store import audit
+from iolaus.store.tables import decisions
+from iolaus.store.tables import outbox as outbox_table
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +101,8 @@ def dispatch_once(
             if outcome.verdict is Verdict.DELIVERED:
                 outbox.mark_delivered(conn, action, now)
                 status = OutboxStatus.DELIVERED
+                if action.decision_id is not None:
+                    _stamp_actioned(conn, action.decision_id, now)
             else:
                 retry_at = (
                     now + outbox.backoff(action.attempts, rng)
@@ -120,6 +125,24 @@ def dispatch_once(
             DispatchResult(action.id, action.kind, action.attempts, status, outcome.error)
         )
     return report
+
+
+def _stamp_actioned(conn: Connection, decision_id: int, now: datetime) -> None:
+    """Once every action of a decision is delivered, its case is stamped ``actioned``: the last
+    of the case's timestamps (received, triaged, viewed, decided, actioned)."""
+    pending = conn.execute(
+        select(func.count())
+        .select_from(outbox_table)
+        .where(outbox_table.c.decision_id == decision_id)
+        .where(outbox_table.c.status != OutboxStatus.DELIVERED.value)
+    ).scalar_one()
+    if pending:
+        return
+    case_id = conn.execute(
+        select(decisions.c.case_id).where(decisions.c.id == decision_id)
+    ).scalar()
+    if case_id is not None:
+        case_store.mark_actioned(conn, int(case_id), ACTOR, now)
 
 
 def run(
