@@ -9,6 +9,7 @@ from iolaus.cli import legal as _legal  # noqa: F401
 from iolaus.cli import platform as _platform  # noqa: F401
 from iolaus.cli import users as _users  # noqa: F401
 from iolaus.cli import web as _web  # noqa: F401
+from iolaus.cli import worker as _worker  # noqa: F401
 from iolaus.cli.main import app
 
 __all__ = ["app"]

@@ -1,0 +1,64 @@
+"""``iolaus worker``: the duties that run on a timer, in one process beside ``iolaus serve``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from iolaus.actions.dispatcher import dispatch_once
+from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints_from_env
+from iolaus.cases.triage import escalate_due
+from iolaus.cli.main import app, fail, out, state
+
+
+@app.command("worker")
+def worker_command(
+    interval: Annotated[float, typer.Option(min=1.0, help="Seconds between passes.")] = 30.0,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+) -> None:
+    """Escalate cases nearing their deadline and deliver due actions as signed webhooks, every
+    INTERVAL seconds until Ctrl-C or SIGTERM.
+
+    Webhooks need IOLAUS_WEBHOOK_URL and IOLAUS_WEBHOOK_SECRET; without a URL the worker only
+    escalates (escalations then wait in the outbox until a URL is set). Several workers may run:
+    escalation happens once per case and outbox rows are leased.
+    """
+    engine = state.engine()
+    with ExitStack() as stack:
+        sender: WebhookSender | None = None
+        if os.environ.get(URL_ENV, "").strip():
+            try:
+                sender = stack.enter_context(WebhookSender(endpoints_from_env()))
+            except WebhookConfigError as exc:
+                fail(str(exc))
+        else:
+            out.print(f"no {URL_ENV}: escalating only; actions wait in the outbox", highlight=False)
+        stop = threading.Event()
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, on_signal)
+        try:
+            while True:
+                now = datetime.now(UTC)
+                escalated = escalate_due(engine, now)
+                delivered = dispatch_once(engine, now, sender).delivered if sender else 0
+                out.print(
+                    f"{now:%H:%M:%S} escalated {len(escalated)} case(s), "
+                    f"delivered {delivered} action(s)",
+                    highlight=False,
+                )
+                if once or stop.wait(interval):
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
