@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hmac
 import re
-import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,18 +39,14 @@ from iolaus.store.tables import accounts, appeals, decisions, reports, statement
 from iolaus.store.tokens import digest
 from iolaus.web.ratelimit import SlidingWindow
 from iolaus.web.reports import (
-    _NONCE,
     _REFERENCE,
-    CSRF_COOKIE,
-    CSRF_MAX_AGE,
     NOT_FOUND,
     Secret,
     _csrf_ok,
     _limit,
     _lookup,
     _page,
-    _sign,
-    _state,
+    csrf_form_page,
 )
 from iolaus.web.settings import services
 
@@ -88,39 +82,6 @@ def _too_many(wait: int) -> str:
     return f"Too many requests from your address; try again in {wait} seconds."
 
 
-def _with_csrf(
-    request: Request,
-    name: str,
-    context: dict[str, Any],
-    cookie_path: str,
-    status: int = 200,
-    **headers: str,
-) -> HTMLResponse:
-    """A page carrying a form: a fresh CSRF token bound to the visitor's cookie (set if missing).
-
-    The cookie is scoped to the path the form posts to, as the report form's is, so a browser
-    sends it only where it is checked.
-    """
-    nonce = request.cookies.get(CSRF_COOKIE, "")
-    if not _NONCE.fullmatch(nonce):
-        nonce = secrets.token_urlsafe(32)
-    context = {
-        **context,
-        "csrf_token": _sign(_state(request).settings.csrf_key, nonce, int(time.time())),
-    }
-    response = _page(request, name, context, status, **headers)
-    response.set_cookie(
-        CSRF_COOKIE,
-        nonce,
-        max_age=CSRF_MAX_AGE,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path=cookie_path,
-    )
-    return response
-
-
 def _status_link(reference: str, secret: str) -> str:
     return f"/appeal/status/{reference}?secret={secret}"
 
@@ -132,7 +93,7 @@ def _account_form(
     request: Request, values: dict[str, str], error: str | None, status: int = 200, **headers: str
 ) -> HTMLResponse:
     context = {"mode": "account", "values": values, "error": error}
-    return _with_csrf(request, "appeal.html", context, "/appeal", status, **headers)
+    return csrf_form_page(request, "appeal.html", context, "/appeal", status, **headers)
 
 
 @router.get("/appeal", response_class=HTMLResponse, include_in_schema=False)
@@ -280,7 +241,7 @@ def _notifier_form(
         "closes_at": case.closes_at,
         "open": case.closes_at is not None and now <= case.closes_at,
     }
-    return _with_csrf(request, "appeal.html", context, "/report", status, **headers)
+    return csrf_form_page(request, "appeal.html", context, "/report", status, **headers)
 
 
 @router.get(

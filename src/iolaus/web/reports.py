@@ -130,26 +130,25 @@ def _page(
     return response  # type: ignore[no-any-return]
 
 
-def _form_page(
+def csrf_form_page(
     request: Request,
-    values: dict[str, str],
-    errors: dict[str, str],
+    name: str,
+    context: dict[str, Any],
+    cookie_path: str,
     status: int = 200,
     **headers: str,
 ) -> HTMLResponse:
-    """The form, with a fresh CSRF token bound to the visitor's cookie (set if missing)."""
+    """A public page carrying a form (the report form, the appeal forms): a fresh CSRF token
+    bound to the visitor's cookie (set if missing), the cookie scoped to the path the form posts
+    to, so that a browser sends it only where it is checked."""
     nonce = request.cookies.get(CSRF_COOKIE, "")
     if not _NONCE.fullmatch(nonce):
         nonce = secrets.token_urlsafe(32)
-    token = _sign(_state(request).settings.csrf_key, nonce, int(time.time()))
     context = {
-        "values": values,
-        "errors": errors,
-        "csrf_token": token,
-        "kinds": list(TargetKind),
-        "categories": intake.CATEGORY_LABELS,
+        **context,
+        "csrf_token": _sign(_state(request).settings.csrf_key, nonce, int(time.time())),
     }
-    response = _page(request, "report.html", context, status, **headers)
+    response = _page(request, name, context, status, **headers)
     response.set_cookie(
         CSRF_COOKIE,
         nonce,
@@ -157,9 +156,26 @@ def _form_page(
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        path="/report",
+        path=cookie_path,
     )
     return response
+
+
+def _form_page(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    **headers: str,
+) -> HTMLResponse:
+    """The report form, with the values typed so far and what is wrong with them."""
+    context = {
+        "values": values,
+        "errors": errors,
+        "kinds": list(TargetKind),
+        "categories": intake.CATEGORY_LABELS,
+    }
+    return csrf_form_page(request, "report.html", context, "/report", status, **headers)
 
 
 # -- the public form -------------------------------------------------------------------------------
