@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Engine, select, update
 from iolaus.legal.appeals import AppealError, decide_appeal, file_appeal
 from iolaus.legal.dsa import StatementError, create_statements
 from iolaus.model.cases import APPEAL_WINDOW
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import appeals, audit_log, case_events, decisions, reports
-from iolaus.store.tokens import digest
 from tests.legal.test_dsa import DECIDED, Seeded, seed
 
 ACCOUNT = "111111111111111111"  # the platform id seed() gives the case's account
@@ -43,7 +43,7 @@ def test_affected_account_appeals_within_six_months(engine: Engine) -> None:
         events = _events(conn, seeded.case_id)
         logged = conn.execute(select(audit_log)).all()
     assert reference.startswith("A-") and row.reference == reference
-    assert row.secret_hash == digest(secret) and secret not in row.secret_hash
+    assert row.secret_hash == secret_digest(secret) and secret not in row.secret_hash
     assert row.status == "open" and row.appellant == ACCOUNT
     assert events == ["appealed"]
     assert [r.action for r in logged] == ["case.appealed"]

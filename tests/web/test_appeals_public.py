@@ -14,8 +14,8 @@ from sqlalchemy import Engine, func, select, update
 from iolaus.legal.appeals import decide_appeal
 from iolaus.legal.dsa import create_statements
 from iolaus.model.cases import APPEAL_WINDOW
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import appeals, audit_log, reports, statements_of_reasons
-from iolaus.store.tokens import digest
 from iolaus.web import appeals as appeal_pages
 from iolaus.web.reports import ReportSettings
 from iolaus.web.reports import register as register_reports
@@ -63,7 +63,7 @@ def seeded(sqlite_engine: Engine) -> Seeded:
         conn.execute(
             update(reports)
             .where(reports.c.reference == found.report_reference)
-            .values(reference=NOTIFIER, secret_hash=digest(SECRET))
+            .values(reference=NOTIFIER, secret_hash=secret_digest(SECRET))
         )
         create_statements(conn, found.decision_id, now=DECIDED)
     return found

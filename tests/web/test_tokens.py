@@ -16,6 +16,7 @@ from iolaus.cli import app
 from iolaus.model.access import Role
 from iolaus.store import audit
 from iolaus.store import tokens as store
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import api_tokens
 
 runner = CliRunner()
@@ -27,7 +28,7 @@ def test_token_lifecycle(engine: Engine) -> None:
     assert plaintext.startswith("iol_") and len(plaintext) >= 40
     with engine.begin() as conn:
         row = conn.execute(select(api_tokens)).one()
-        assert row.token_hash == store.digest(plaintext) and plaintext not in str(row._mapping)
+        assert row.token_hash == secret_digest(plaintext) and plaintext not in str(row._mapping)
         token = store.verify_token(conn, plaintext)
     assert token is not None
     assert (token.id, token.name, token.role, token.actor) == (
@@ -91,7 +92,7 @@ def test_audit_log_never_holds_the_token(sqlite_engine: Engine) -> None:
     ]
     assert entries[1]["details"] == {"name": "hotline", "role": "reporter", "trusted_flagger": True}
     dumped = json.dumps(entries)
-    assert plaintext not in dumped and store.digest(plaintext) not in dumped
+    assert plaintext not in dumped and secret_digest(plaintext) not in dumped
 
 
 def run(db: Path, *args: str) -> Any:

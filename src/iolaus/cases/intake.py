@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from iolaus.cases import store, triage
+from iolaus.cases import triage
 from iolaus.cases.triage import DEFAULT_POLICY, Subject, TriagePolicy
 from iolaus.model.cases import ReportStatus, SubjectKind, TargetKind
 from iolaus.model.signals import Category
 from iolaus.store import audit
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import accounts, channels, communities, messages, platforms, reports
 
 MAX_TARGET = 2048
@@ -307,7 +308,7 @@ def submit(
     conn.execute(
         insert(reports).values(
             reference=reference,
-            secret_hash=store.secret_digest(secret),
+            secret_hash=secret_digest(secret),
             case_id=case_id,
             target_kind=report.target.kind.value,
             target=report.target.raw,

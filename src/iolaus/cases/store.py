@@ -8,7 +8,6 @@ carry identifiers and categories only, never a notifier's name or e-mail.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlalchemy import Column, Connection, func, insert, or_, select, update
 
 from iolaus.model.cases import LOCK_DURATION, CaseEvent, CaseStatus, ReportStatus
 from iolaus.store import audit
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import case_events, cases, communities, decisions, memberships, reports
 
 SYSTEM_ACTOR = "system"
@@ -26,12 +26,6 @@ SYSTEM_ACTOR = "system"
 
 class CaseLocked(RuntimeError):
     """Another reviewer holds the case; two people must not decide the same case at once."""
-
-
-def secret_digest(secret: str) -> str:
-    """SHA-256 of a follow-up secret: 192 random bits cannot be guessed, so a fast hash is enough
-    and a database leak reveals no working link."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def record_event(

@@ -23,8 +23,8 @@ from sqlalchemy import Connection, insert, select, update
 from iolaus.cases.store import record_event
 from iolaus.legal.dsa import banned_account_ids, decision_actions
 from iolaus.model.cases import APPEAL_WINDOW, CaseEvent
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import accounts, appeals, cases, decisions, reports, users
-from iolaus.store.tokens import digest
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
@@ -100,7 +100,7 @@ def file_appeal(
         .values(
             decision_id=decision_id,
             reference=reference,
-            secret_hash=digest(secret),
+            secret_hash=secret_digest(secret),
             appellant=appellant,
             reason=reason,
             status="open",

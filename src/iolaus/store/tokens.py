@@ -12,7 +12,6 @@ the token or its digest.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from sqlalchemy import Connection, insert, select, update
 from iolaus.model.access import Role, Token
 from iolaus.model.signals import Category
 from iolaus.store import audit
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import api_tokens
 
 PREFIX = "iol_"
@@ -38,10 +38,6 @@ TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 
 class TokenError(ValueError):
     """A token request that cannot be accepted (bad name or role, unknown token)."""
-
-
-def digest(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
 def _token(row: Any) -> Token:
@@ -104,7 +100,7 @@ def create_token(
         .values(
             name=name,
             role=role.value,
-            token_hash=digest(plaintext),
+            token_hash=secret_digest(plaintext),
             trusted_flagger=trusted_flagger,
             expertise=",".join(areas) or None,
             created_at=datetime.now(UTC),
@@ -129,7 +125,7 @@ def verify_token(conn: Connection, plaintext: str, *, now: datetime | None = Non
     if not plaintext.startswith(PREFIX) or len(plaintext) > _MAX_TOKEN_LENGTH:
         return None
     row = conn.execute(
-        select(api_tokens).where(api_tokens.c.token_hash == digest(plaintext))
+        select(api_tokens).where(api_tokens.c.token_hash == secret_digest(plaintext))
     ).first()
     if row is None or row.revoked_at is not None:
         return None

@@ -8,7 +8,6 @@ inactivity and at an absolute limit, whatever the activity.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection, delete, insert, select, update
 
 from iolaus.model.cases import UserRole
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import user_sessions, users
 
 IDLE_TIMEOUT = timedelta(hours=2)
@@ -47,10 +47,6 @@ class Session:
     user: User
     csrf_token: str
     expires_at: datetime
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_user(conn: Connection, username: str, password: str, role: str) -> User:
@@ -139,7 +135,7 @@ def start_session(conn: Connection, user: User, now: datetime | None = None) -> 
     csrf = secrets.token_urlsafe(32)
     conn.execute(
         insert(user_sessions).values(
-            token_hash=_digest(token),
+            token_hash=secret_digest(token),
             user_id=user.id,
             csrf_token=csrf,
             created_at=now,
@@ -156,7 +152,7 @@ def resume_session(conn: Connection, token: str, now: datetime | None = None) ->
     row = conn.execute(
         select(user_sessions, users.c.username, users.c.role, users.c.disabled_at)
         .join(users, users.c.id == user_sessions.c.user_id)
-        .where(user_sessions.c.token_hash == _digest(token))
+        .where(user_sessions.c.token_hash == secret_digest(token))
     ).first()
     if row is None:
         return None
@@ -173,4 +169,4 @@ def resume_session(conn: Connection, token: str, now: datetime | None = None) ->
 
 
 def end_session(conn: Connection, token: str) -> None:
-    conn.execute(delete(user_sessions).where(user_sessions.c.token_hash == _digest(token)))
+    conn.execute(delete(user_sessions).where(user_sessions.c.token_hash == secret_digest(token)))

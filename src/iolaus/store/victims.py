@@ -8,7 +8,6 @@ at its next refresh (within a second), and nothing of the hash values remains in
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 from iolaus.model.banks import SignalType
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import bank_content, victim_submissions
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
@@ -37,10 +37,6 @@ class Receipt:
     hashes: int
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def submit(conn: Connection, bank_name: str, signals: Sequence[tuple[SignalType, str]]) -> Receipt:
     """Store a victim's hashes (already validated) in ``bank_name``; returns the receipt."""
     if not signals:
@@ -52,7 +48,7 @@ def submit(conn: Connection, bank_name: str, signals: Sequence[tuple[SignalType,
         insert(victim_submissions)
         .values(
             reference=reference,
-            secret_hash=_digest(secret),
+            secret_hash=secret_digest(secret),
             status="active",
             created_at=datetime.now(UTC),
         )
@@ -79,7 +75,7 @@ def withdraw(conn: Connection, reference: str, secret: str) -> int:
     if (
         row is None
         or row.status != "active"
-        or not hmac.compare_digest(row.secret_hash, _digest(secret))
+        or not hmac.compare_digest(row.secret_hash, secret_digest(secret))
     ):
         raise SubmissionError("no active submission with that reference and secret")
     ids = (
@@ -102,7 +98,7 @@ def status(conn: Connection, reference: str, secret: str) -> dict[str, object]:
     row = conn.execute(
         select(victim_submissions).where(victim_submissions.c.reference == reference)
     ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
+    if row is None or not hmac.compare_digest(row.secret_hash, secret_digest(secret)):
         raise SubmissionError("no submission with that reference and secret")
     held = conn.execute(
         select(bank_content.c.id).where(bank_content.c.submission_id == row.id)

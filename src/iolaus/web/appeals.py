@@ -35,8 +35,8 @@ from starlette.concurrency import run_in_threadpool
 
 from iolaus.legal.appeals import AppealError, _window_start, file_appeal
 from iolaus.model.cases import APPEAL_WINDOW
+from iolaus.store.digest import secret_digest
 from iolaus.store.tables import accounts, appeals, decisions, reports, statements_of_reasons
-from iolaus.store.tokens import digest
 from iolaus.web.ratelimit import SlidingWindow
 from iolaus.web.reports import (
     _REFERENCE,
@@ -313,7 +313,7 @@ def appeal_for_appellant(conn: Connection, reference: str, secret: str) -> dict[
             appeals.c.outcome,
         ).where(appeals.c.reference == reference)
     ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, digest(secret)):
+    if row is None or not hmac.compare_digest(row.secret_hash, secret_digest(secret)):
         return None
     return {
         "reference": row.reference,

@@ -8,7 +8,6 @@ names reach the templates as plain strings (autoescaped); media are placeholders
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from iolaus.legal.dsa import StatementError, decision_actions
 from iolaus.model.cases import ActionKind, CaseEvent, CaseStatus, Ground, UserRole
 from iolaus.model.signals import Category
 from iolaus.store import audit
+from iolaus.store.digest import secret_digest
 from iolaus.store.queries import list_communities
 from iolaus.store.tables import (
     accounts,
@@ -111,7 +111,8 @@ def _revealed(request: Request) -> set[tuple[str, int]]:
 
 
 def _session_key(request: Request) -> str:
-    return hashlib.sha256(request.cookies.get(SESSION_COOKIE, "").encode()).hexdigest()
+    """The session as the database knows it: the stored digest of its cookie token."""
+    return secret_digest(request.cookies.get(SESSION_COOKIE, ""))
 
 
 # -- the queue -------------------------------------------------------------------------------------
