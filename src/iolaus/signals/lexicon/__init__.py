@@ -42,6 +42,7 @@ from typing import NamedTuple
 import ahocorasick
 
 from iolaus.model.signals import Category
+from iolaus.signals.errors import DataFileError
 from iolaus.signals.normalise import Normalised, SkeletonMap, normalise, skeleton
 
 
@@ -62,15 +63,8 @@ DEFAULT_WEIGHT = 0.5
 _LANG = re.compile(r"[a-z]{2,3}")
 
 
-class LexiconError(ValueError):
+class LexiconError(DataFileError):
     """A lexicon file that cannot be loaded, with where the problem is."""
-
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {problem}")
-        self.source = source
-        self.line = line
-        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from iolaus.model.signals import Category
+from iolaus.signals.errors import DataFileError
 
 SCOPES = ("message", "channel", "community")
 MODES = ("live", "shadow")
@@ -81,15 +82,8 @@ _CONDITION = re.compile(
 _NUMBER_OPS = {">", ">=", "<", "<=", "==", "!="}
 
 
-class RuleError(ValueError):
+class RuleError(DataFileError):
     """A rule file that cannot go live, with where the problem is."""
-
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {problem}")
-        self.source = source
-        self.line = line
-        self.problem = problem
 
 
 @dataclass(frozen=True)
