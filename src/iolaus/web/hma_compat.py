@@ -223,6 +223,11 @@ def raw_lookup(
     return {"matches": [cid for cid, _ in hits]}
 
 
+def _lookup_options(banks: str | None, seed: str | None, bypass_coinflip: str) -> dict[str, Any]:
+    """The bank filter and coin-flip options shared by every ``/m/lookup`` form."""
+    return {"banks": bank_names(banks), "seed": seed, "bypass_coinflip": flag(bypass_coinflip)}
+
+
 @matching.get("/lookup", summary="Matching banks for a hash, or for a file fetched by URL")
 def lookup_get(
     svc: Svc,
@@ -235,11 +240,7 @@ def lookup_get(
     seed: str | None = None,
     bypass_coinflip: str = "false",
 ) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "banks": bank_names(banks),
-        "seed": seed,
-        "bypass_coinflip": flag(bypass_coinflip),
-    }
+    options = _lookup_options(banks, seed, bypass_coinflip)
     if url:
         found = lookup_hashes(svc, hash_url(url, content_type, types, svc.settings), **options)
         return found.get(signal_type, {}) if signal_type is not None else found
@@ -257,11 +258,7 @@ async def lookup_post(
     seed: str | None = None,
     bypass_coinflip: str = "false",
 ) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "banks": bank_names(banks),
-        "seed": seed,
-        "bypass_coinflip": flag(bypass_coinflip),
-    }
+    options = _lookup_options(banks, seed, bypass_coinflip)
     async with uploaded(request, svc.settings.max_file_size) as upload:
         hashes = await run_in_threadpool(upload.hashes, types, svc.settings.max_file_size)
     return await run_in_threadpool(lookup_hashes, svc, hashes, **options)
