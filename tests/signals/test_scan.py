@@ -9,6 +9,8 @@ from sqlalchemy import Engine, func, select
 
 from iolaus.demo.dce_writer import User, guild_json
 from iolaus.ingest.discord_export import import_exports
+from iolaus.signals.config import DetectionConfig
+from iolaus.signals.lexicon import Lexicon
 from iolaus.signals.rules import load_default, load_text
 from iolaus.signals.scan import CommunityRisk, default_detector, scan_communities
 from iolaus.store import tables as T
@@ -122,7 +124,9 @@ explain = "probe"
 """
     )
     with engine.connect() as conn:
-        detector = default_detector(conn, load_default().merged(shadow))
+        detector = default_detector(
+            conn, DetectionConfig(load_default().merged(shadow), Lexicon.load_default())
+        )
     risk = _scan(engine, files, detector=detector)["Ombre"]
     assert risk.stats["shadow_rules"] == {"shadow-probe": 2}
     assert risk.score == 0.0 and risk.band == "low"

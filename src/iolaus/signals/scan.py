@@ -24,9 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from iolaus.model.signals import SEVERITY, Category
+from iolaus.signals.config import DetectionConfig
 from iolaus.signals.detect import Detector, Finding
-from iolaus.signals.lexicon import Lexicon
-from iolaus.signals.rules import RuleSet, load_default
 from iolaus.signals.watchlist import load_watchlist
 from iolaus.store.tables import (
     attachments,
@@ -85,21 +84,28 @@ class _CategoryTally:
     examples: list[dict[str, str]] = field(default_factory=list)
 
 
-def default_detector(conn: Connection, rules: RuleSet | None = None) -> Detector:
-    return Detector(rules or load_default(), Lexicon.load_default(), load_watchlist(conn))
+def default_detector(conn: Connection, config: DetectionConfig | None = None) -> Detector:
+    """The text detector for ``config`` (default: built-in rules and lexicon) with the
+    database's current watch list."""
+    config = config or DetectionConfig.default()
+    return Detector(config.rules, config.lexicon, load_watchlist(conn))
 
 
 def scan_communities(
     engine: Engine,
     *,
     detector: Detector | None = None,
+    config: DetectionConfig | None = None,
     community_ids: Iterable[int] | None = None,
     persist: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[CommunityRisk]:
-    """Score communities (all, or the given ones), most risky first; store scores and signals."""
+    """Score communities (all, or the given ones), most risky first; store scores and signals.
+
+    Detection uses ``detector`` if given, else one built from ``config`` (the operator's rules
+    and lexicon; default: the built-in ones)."""
     with engine.connect() as conn:
-        detector = detector or default_detector(conn)
+        detector = detector or default_detector(conn, config)
         query = select(communities.c.id).order_by(communities.c.id)
         if community_ids is not None:
             query = query.where(communities.c.id.in_(list(community_ids)))
