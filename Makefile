@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench clean
+.PHONY: run test check lint bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
@@ -31,11 +31,16 @@ run: $(RUN_STAMP)
 test: $(TEST_STAMP)
 	$(PY) -m pytest
 
+# The shape of the code: types (mypy) and layers (import-linter: model <- store <- domain <- web/cli).
+check: $(TEST_STAMP)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-bench: $(RUN_STAMP)
+bench: $(TEST_STAMP)
 	$(PY) benchmarks/import_discord.py --messages 1000000
 
 clean:
