@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,9 +13,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from iolaus.cli.main import app, err, fail, out, print_json, state
-from iolaus.model.ingest import ENTITIES, ImportSummary
+from iolaus.model.ingest import ENTITIES, FileFailure, ImportSummary
 from iolaus.store import migrate
 from iolaus.terminal import printable, shown
+
+if TYPE_CHECKING:
+    from iolaus.pipeline import Pipeline
 
 db_app = typer.Typer(help="Database schema: migrations (Alembic).", no_args_is_help=True)
 import_app = typer.Typer(help="Import data from a source.", no_args_is_help=True)
@@ -81,10 +84,24 @@ def import_discord_export(
         raise typer.Exit(1)
 
 
-def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
-    from iolaus.ingest.discord_export import import_exports
+def build_pipeline() -> Pipeline:
+    """The pipeline every command runs (import, demo, worker), on the selected database."""
+    from iolaus.cases.triage import DEFAULT_POLICY
+    from iolaus.model.clock import system_clock
+    from iolaus.pipeline import Pipeline
+    from iolaus.signals.config import DetectionConfig
 
-    engine = state.engine()
+    return Pipeline(
+        state.engine(), config=DetectionConfig.default(), policy=DEFAULT_POLICY, clock=system_clock
+    )
+
+
+def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
+    """Import the files through the pipeline, then drain it (detection and triage), with a
+    progress bar on a terminal and each failed file reported as it fails."""
+    from iolaus.ingest.discord_export import DiscordExportSource
+
+    pipeline = build_pipeline()
     total = sum(p.stat().st_size for p in files if p.is_file())
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -98,28 +115,20 @@ def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
     with progress:
         task = progress.add_task(f"importing {len(files)} file(s)", total=total)
 
-        def on_file(path: Path, failure: object) -> None:
+        def on_unit(_label: str, failure: FileFailure | None) -> None:
             if failure is not None and not quiet:
                 err.print(
-                    f"[red]failed:[/] {escape(printable(str(failure.error)))}",
+                    f"[red]failed:[/] {escape(printable(failure.error))}",
                     highlight=False,
                     soft_wrap=True,
-                )  # type: ignore[attr-defined]
+                )
 
-        summary = import_exports(
-            engine, files, progress=lambda n: progress.advance(task, n), on_file=on_file
+        summary = pipeline.ingest(
+            DiscordExportSource(files),
+            progress=lambda n: progress.advance(task, n),
+            on_unit=on_unit,
         )
-    if summary.community_ids:
-        # Detection runs on import: every community the import touched is scored again.
-        from iolaus.signals.scan import scan_communities
-
-        scan_communities(engine, community_ids=summary.community_ids)
-        # Reports about communities not mirrored until now join their community's case, and
-        # what detection rates high or critical waits in the review queue, reported or not.
-        from iolaus.cases.triage import adopt_mirrored_subjects, open_cases_from_signals
-
-        adopt_mirrored_subjects(engine)
-        open_cases_from_signals(engine)
+    pipeline.drain()
     return summary
 
 

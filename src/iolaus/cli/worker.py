@@ -16,6 +16,7 @@ from iolaus.actions.dispatcher import dispatch_once
 from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints_from_env
 from iolaus.cases.triage import escalate_due
 from iolaus.cli.main import app, fail, out, state
+from iolaus.cli.platform import build_pipeline
 
 
 @app.command("worker")
@@ -23,14 +24,15 @@ def worker_command(
     interval: Annotated[float, typer.Option(min=1.0, help="Seconds between passes.")] = 30.0,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
 ) -> None:
-    """Escalate cases nearing their deadline and deliver due actions as signed webhooks, every
-    INTERVAL seconds until Ctrl-C or SIGTERM.
+    """Finish pending detection, escalate cases nearing their deadline and deliver due actions
+    as signed webhooks, every INTERVAL seconds until Ctrl-C or SIGTERM.
 
     Webhooks need IOLAUS_WEBHOOK_URL and IOLAUS_WEBHOOK_SECRET; without a URL the worker only
     escalates (escalations then wait in the outbox until a URL is set). Several workers may run:
     escalation happens once per case and outbox rows are leased.
     """
     engine = state.engine()
+    pipeline = build_pipeline()
     with ExitStack() as stack:
         sender: WebhookSender | None = None
         if os.environ.get(URL_ENV, "").strip():
@@ -48,11 +50,13 @@ def worker_command(
         previous = signal.signal(signal.SIGTERM, on_signal)
         try:
             while True:
+                detected = pipeline.drain()  # what an interrupted import left queued
                 now = datetime.now(UTC)
                 escalated = escalate_due(engine, now)
                 delivered = dispatch_once(engine, now, sender).delivered if sender else 0
                 out.print(
-                    f"{now:%H:%M:%S} escalated {len(escalated)} case(s), "
+                    f"{now:%H:%M:%S} detection on {len(detected.community_ids)} community(ies), "
+                    f"escalated {len(escalated)} case(s), "
                     f"delivered {delivered} action(s)",
                     highlight=False,
                 )

@@ -1,10 +1,12 @@
 """DiscordChatExporter JSON import (the format of Tyrrrz/DiscordChatExporter's JSON writer).
 
-Each file is streamed twice with ijson: a first pass reads the small root objects (``guild``,
-``channel``, ``exportedAt``), which DCE writes before ``messages``; a second pass streams the
-messages in batches into the store. Memory stays bounded whatever the file size.
+The first source (``iolaus.ingest.source``): each file is one unit of events, observed at the
+export's ``exportedAt``. It is streamed twice with ijson: a first pass reads the small root
+objects (``guild``, ``channel``, ``exportedAt``), which DCE writes before ``messages``; a second
+pass streams the messages as events to the writer, which batches them. Memory stays bounded
+whatever the file size. Media files that came with the export are offered last.
 
-Each file is imported in one transaction: a file that breaks anywhere (bad JSON, truncation,
+Each file is written in one transaction: a file that breaks anywhere (bad JSON, truncation,
 a wrong type, a missing field) leaves the database as it was, and the error names the file and
 the message where it broke. Other files go on.
 
@@ -14,10 +16,8 @@ file names are never used as paths.
 
 from __future__ import annotations
 
-import gc
 import mimetypes
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -26,19 +26,26 @@ from typing import IO, Any
 import ijson
 from sqlalchemy import Engine
 
-from iolaus.hashing.matcher import Matcher
 from iolaus.ingest.errors import SourceError
-from iolaus.ingest.media import hash_channel_media
+from iolaus.ingest.media import local_path
+from iolaus.ingest.source import ProgressFn, Source, Unit, register_source
 from iolaus.ingest.text import clean
-from iolaus.model.ingest import FileFailure, ImportSummary
+from iolaus.ingest.write import UnitFn, write_source
+from iolaus.model.clock import Clock, system_clock
+from iolaus.model.events import (
+    ChannelRef,
+    ChannelSeen,
+    CommunityRef,
+    CommunitySeen,
+    Event,
+    MediaOffered,
+    MessageSeen,
+)
+from iolaus.model.ingest import ImportSummary
 from iolaus.model.platform import Account, Attachment, Channel, Community, MediaKind, Message
-from iolaus.store.mirror import MirrorWriter
 
 PLATFORM = "discord"
-BATCH_SIZE = 2000
 _BOM = b"\xef\xbb\xbf"
-
-ProgressFn = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -86,73 +93,34 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+@register_source
+class DiscordExportSource(Source):
+    """DiscordChatExporter JSON files; one file is one unit (all or nothing)."""
+
+    name = "discord-export"
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.paths = list(paths)
+
+    def units(self, progress: ProgressFn | None = None) -> Iterator[Unit]:
+        for path in self.paths:
+            yield Unit(str(path), _events(path, progress))
+
+
 def import_exports(
     engine: Engine,
     paths: Iterable[Path],
     *,
+    clock: Clock = system_clock,
     progress: ProgressFn | None = None,
-    on_file: Callable[[Path, FileFailure | None], None] | None = None,
+    on_file: UnitFn | None = None,
 ) -> ImportSummary:
-    """Import every export file; a failed file is rolled back and reported, the rest go on."""
-    summary = ImportSummary()
-    counted: set[tuple[str, str]] = set()
-    matcher = Matcher(engine)  # loads its index only if an export brought media files
-    with few_collections():
-        for path in paths:
-            _import_one(engine, path, summary, counted, matcher, progress, on_file)
-    return summary
-
-
-def _import_one(
-    engine: Engine,
-    path: Path,
-    summary: ImportSummary,
-    counted: set[tuple[str, str]],
-    matcher: Matcher,
-    progress: ProgressFn | None,
-    on_file: Callable[[Path, FileFailure | None], None] | None,
-) -> None:
-    """Import one file in its own transaction and record the outcome in ``summary``."""
-    failure: FileFailure | None = None
-    try:
-        with engine.begin() as conn:
-            writer = MirrorWriter(conn, PLATFORM, counted)
-            community_id, channel_id = _import_file(writer, path, progress)
-            writer.finish()
-            media = hash_channel_media(conn, channel_id, path.parent, matcher)
-    except SourceError as exc:
-        failure = FileFailure(str(path), str(exc))
-    except OSError as exc:
-        failure = FileFailure(str(path), f"{path}: cannot read: {exc.strerror or exc}")
-    if failure is None:
-        summary.files_imported += 1
-        summary.merge(writer.counts)
-        summary.media.add(media)
-        summary.community_ids.add(community_id)
-        counted |= writer.newly_counted
-    else:
-        summary.failures.append(failure)
-    if on_file:
-        on_file(path, failure)
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Run with Python's cyclic garbage collector mostly out of the way.
-
-    Parsing allocates millions of short-lived, acyclic dicts; the collector's default
-    thresholds make it walk them over and over (a third of the import time, measured with
-    ``benchmarks/import_discord.py``). Reference counting frees them; the collector still runs,
-    just rarely, and the previous settings are restored afterwards.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+    """Write export files without running detection (it stays queued for the next drain):
+    shorthand for ``write_source`` over a ``DiscordExportSource``, for tests and benchmarks.
+    Entry points run ``iolaus.pipeline.Pipeline`` instead."""
+    return write_source(
+        engine, DiscordExportSource(paths), clock=clock, progress=progress, on_unit=on_file
+    )
 
 
 def _open(path: Path, progress: ProgressFn | None) -> tuple[IO[bytes], _CountingReader]:
@@ -162,19 +130,29 @@ def _open(path: Path, progress: ProgressFn | None) -> tuple[IO[bytes], _Counting
     return raw, _CountingReader(raw, progress)
 
 
-def _import_file(writer: MirrorWriter, path: Path, progress: ProgressFn | None) -> tuple[int, int]:
-    """Write one export's community, channel and messages; returns their row ids."""
+def _events(path: Path, progress: ProgressFn | None) -> Iterator[Event]:
+    """One export's community, channel and messages, then the media files it brought."""
     source = str(path)
     if not path.is_file():
         raise SourceError(source, "", "not a file")
     if path.stat().st_size == 0:
         raise SourceError(source, "", "empty file")
     header = read_header(path)
-    community_id = writer.community(header.community, header.exported_at)
-    channel_id = writer.channel(community_id, header.channel, header.exported_at)
-    for batch in _message_batches(path, progress):
-        writer.messages(community_id, channel_id, batch, header.exported_at)
-    return community_id, channel_id
+    at = header.exported_at
+    yield CommunitySeen(header.community, at)
+    community = CommunityRef(PLATFORM, header.community.external_id)
+    yield ChannelSeen(community, header.channel, at)
+    channel = ChannelRef(community, header.channel.external_id)
+    local: list[tuple[str, str, str]] = []  # attachments whose URL is a path, not a link
+    for message in _messages(path, progress):
+        yield MessageSeen(channel, message, at)
+        for attachment in message.attachments:
+            if "://" not in attachment.url:
+                local.append((message.external_id, attachment.external_id, attachment.url))
+    for message_id, attachment_id, url in local:
+        found = local_path(path.parent, url)
+        if found is not None:
+            yield MediaOffered(channel, message_id, attachment_id, found)
 
 
 def read_header(path: Path) -> ExportHeader:
@@ -225,10 +203,9 @@ def read_header(path: Path) -> ExportHeader:
     )
 
 
-def _message_batches(path: Path, progress: ProgressFn | None) -> Iterator[list[Message]]:
+def _messages(path: Path, progress: ProgressFn | None) -> Iterator[Message]:
     source = str(path)
     raw, reader = _open(path, progress)
-    batch: list[Message] = []
     index = -1
     last_id = None
     authors: _AuthorCache = {}
@@ -237,16 +214,11 @@ def _message_batches(path: Path, progress: ProgressFn | None) -> Iterator[list[M
             for index, item in enumerate(ijson.items(reader, "messages.item", use_float=True)):
                 message = _message(item, source, index, authors)
                 last_id = message.external_id
-                batch.append(message)
-                if len(batch) >= BATCH_SIZE:
-                    yield batch
-                    batch = []
+                yield message
         except ijson.JSONError as exc:
             after = f" after message id {last_id}" if last_id else ""
             where = f"in messages[{index + 1}]{after}, near byte {reader.offset}"
             raise SourceError(source, where, _json_problem(exc)) from exc
-    if batch:
-        yield batch
 
 
 def _json_problem(exc: Exception) -> str:

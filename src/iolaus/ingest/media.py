@@ -1,27 +1,31 @@
-"""Hashing attachments whose files came with an export, and matching them against the banks.
+"""Hashing offered media files, and matching the hashes against the banks.
 
 DiscordChatExporter run with ``--media`` replaces attachment URLs by paths relative to the export
-file. Such files are hashed where they lie (never copied), their hashes stored on the attachment,
-and every bank match recorded as a signal on the message and its community. Paths are untrusted:
-one that leads outside the export's folder is refused, never opened.
+file; the export source offers those files (``local_path`` keeps them inside the export's
+folder: a path that leads outside is refused, never opened). The hashing subscriber hashes each
+where it lies (never copied), stores the hashes on the attachment, and records every bank match
+as a signal on the message and its community.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from iolaus.hashing.matcher import Matcher
 from iolaus.hashing.media import MediaError, MediaHashes, hash_file
 from iolaus.hashing.signals import frame_pdqs, signals_of
+from iolaus.ingest.subscribers import register_media_subscriber
 from iolaus.model.banks import Match, SignalType
+from iolaus.model.clock import Clock
+from iolaus.model.events import MediaOffered
 from iolaus.model.ingest import MediaCounts
 from iolaus.model.signals import SEVERITY, Category
-from iolaus.store.tables import attachment_hashes, attachments, channels, messages, signals
+from iolaus.store.mirror import StoredAttachment
+from iolaus.store.tables import attachment_hashes, signals
 
 DETECTOR = "hash_match"
 
@@ -42,60 +46,82 @@ def local_path(root: Path, url: str) -> Path | None:
     return resolved
 
 
-def hash_channel_media(
-    conn: Connection, channel_id: int, root: Path, matcher: Matcher
-) -> MediaCounts:
-    """Hash and match this channel's not-yet-hashed local attachments (idempotent)."""
-    counts = MediaCounts()
-    rows = conn.execute(
-        select(
-            attachments.c.id,
-            attachments.c.url,
-            attachments.c.file_name,
-            messages.c.id.label("message_id"),
-            messages.c.channel_id,
-            messages.c.author_id,
-            channels.c.community_id,
-        )
-        .join(messages, messages.c.id == attachments.c.message_id)
-        .join(channels, channels.c.id == messages.c.channel_id)
-        .outerjoin(attachment_hashes, attachment_hashes.c.attachment_id == attachments.c.id)
-        .where(messages.c.channel_id == channel_id)
-        .where(attachment_hashes.c.attachment_id.is_(None))
-        .where(attachments.c.url.not_like("http%://%"))
-    ).all()
-    for row in rows:
-        path = local_path(root, row.url)
-        now = datetime.now(UTC)
-        if path is None:
-            continue
-        try:
-            media = hash_file(path)
-        except (MediaError, OSError) as exc:
+class HashingSubscriber:
+    """The first media subscriber: hash each offered file once and match it against the banks.
+
+    Two separable steps: ``_hash`` stores the attachment's hashes (or why the file was refused)
+    in ``attachment_hashes``; ``_match`` looks the hashes up in the banks and records a signal
+    per match. An attachment already hashed (or refused) is skipped, so a replay reads nothing.
+    """
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._matcher = Matcher(engine)  # loads its index only if some media is offered
+        self._clock = clock
+
+    def receive(
+        self, conn: Connection, attachment: StoredAttachment, offer: MediaOffered
+    ) -> MediaCounts:
+        counts = MediaCounts()
+        if conn.execute(_HASHED, {"id": attachment.id}).first() is not None:
+            return counts
+        now = self._clock()
+        media = _hash(conn, attachment, offer.path, now)
+        if media is None:
             counts.refused += 1
-            conn.execute(
-                insert(attachment_hashes).values(
-                    attachment_id=row.id, error=str(exc)[:500], hashed_at=now
-                )
-            )
-            continue
+            return counts
         counts.hashed += 1
+        if _match(conn, attachment, media, self._matcher, now):
+            counts.matched += 1
+        return counts
+
+
+register_media_subscriber("hashing", HashingSubscriber)
+
+_HASHED = select(attachment_hashes.c.attachment_id).where(
+    attachment_hashes.c.attachment_id == bindparam("id")
+)
+
+
+def _hash(
+    conn: Connection, attachment: StoredAttachment, path: Path, now: datetime
+) -> MediaHashes | None:
+    """Hash the file and store its hashes on the attachment; None (and the reason stored) if
+    the file is refused."""
+    try:
+        media = hash_file(path)
+    except (MediaError, OSError) as exc:
         conn.execute(
             insert(attachment_hashes).values(
-                attachment_id=row.id,
-                pdq=media.pdq if media.pdq_usable else None,
-                pdq_quality=media.pdq_quality,
-                md5=media.md5,
-                sha256=media.sha256,
-                video_frames=len(media.frames) or None,
-                hashed_at=now,
+                attachment_id=attachment.id, error=str(exc)[:500], hashed_at=now
             )
         )
-        found = _matches(matcher, media)
-        if found:
-            counts.matched += 1
-            _record_signals(conn, row, found, now)
-    return counts
+        return None
+    conn.execute(
+        insert(attachment_hashes).values(
+            attachment_id=attachment.id,
+            pdq=media.pdq if media.pdq_usable else None,
+            pdq_quality=media.pdq_quality,
+            md5=media.md5,
+            sha256=media.sha256,
+            video_frames=len(media.frames) or None,
+            hashed_at=now,
+        )
+    )
+    return media
+
+
+def _match(
+    conn: Connection,
+    attachment: StoredAttachment,
+    media: MediaHashes,
+    matcher: Matcher,
+    now: datetime,
+) -> bool:
+    """Record a signal for every bank item the hashes match; whether any did."""
+    found = _matches(matcher, media)
+    if found:
+        _record_signals(conn, attachment, found, now)
+    return bool(found)
 
 
 def _matches(matcher: Matcher, media: MediaHashes) -> list[Match]:
@@ -110,7 +136,9 @@ def _matches(matcher: Matcher, media: MediaHashes) -> list[Match]:
     return list(found.values())
 
 
-def _record_signals(conn: Connection, row: Row[Any], found: list[Match], now: datetime) -> None:
+def _record_signals(
+    conn: Connection, row: StoredAttachment, found: list[Match], now: datetime
+) -> None:
     keys = [f"{DETECTOR}:{row.id}:{m.bank}:{m.content_id}" for m in found]
     existing = set(
         conn.execute(select(signals.c.dedupe_key).where(signals.c.dedupe_key.in_(keys))).scalars()

@@ -130,6 +130,7 @@ messages = Table(
     Column("is_pinned", Boolean, nullable=False, default=False),
     Column("reply_to_external_id", String(128)),
     Column("observed_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),  # deleted on the platform; kept here (it may be evidence)
     UniqueConstraint("channel_id", "external_id"),
     Index("ix_messages_author_id", "author_id"),
     Index("ix_messages_channel_created", "channel_id", "created_at"),
@@ -326,6 +327,21 @@ signals = Table(
 )
 
 # -- detection ------------------------------------------------------------------------------------
+
+pending_detection = Table(
+    # Communities an ingest touched and detection has not yet covered, written in the ingest's
+    # own transaction: a crash between ingest and detection leaves the row, and the next drain
+    # (next import, the worker's tick) does the work. ``generation`` grows with every touch, so
+    # a drain removes only what it covered; ``claimed_by`` / ``claimed_until`` lease rows to one
+    # drain at a time, and an expired lease (a crashed drain) frees them again.
+    "pending_detection",
+    metadata,
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True),
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("generation", Integer, nullable=False, default=1),
+    Column("claimed_by", String(36)),
+    Column("claimed_until", UTCDateTime),
+)
 
 protected_persons = Table(
     "protected_persons",
