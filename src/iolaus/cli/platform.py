@@ -113,13 +113,14 @@ def _run_import(files: list[Path], *, quiet: bool) -> ImportSummary:
         # Detection runs on import: every community the import touched is scored again.
         from iolaus.signals.scan import scan_communities
 
-        scan_communities(engine, community_ids=summary.community_ids)
+        scan_communities(engine, config=state.detection(), community_ids=summary.community_ids)
         # Reports about communities not mirrored until now join their community's case, and
         # what detection rates high or critical waits in the review queue, reported or not.
         from iolaus.cases.triage import adopt_mirrored_subjects, open_cases_from_signals
 
-        adopt_mirrored_subjects(engine)
-        open_cases_from_signals(engine)
+        policy = state.policy()
+        adopt_mirrored_subjects(engine, policy=policy)
+        open_cases_from_signals(engine, policy=policy)
     return summary
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from contextlib import ExitStack
@@ -13,7 +12,7 @@ from typing import Annotated
 import typer
 
 from iolaus.actions.dispatcher import dispatch_once
-from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints_from_env
+from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints
 from iolaus.cases.triage import escalate_due
 from iolaus.cli.main import app, fail, out, state
 
@@ -31,11 +30,12 @@ def worker_command(
     escalation happens once per case and outbox rows are leased.
     """
     engine = state.engine()
+    policy = state.policy()
     with ExitStack() as stack:
         sender: WebhookSender | None = None
-        if os.environ.get(URL_ENV, "").strip():
+        if state.settings.webhook_urls:
             try:
-                sender = stack.enter_context(WebhookSender(endpoints_from_env()))
+                sender = stack.enter_context(WebhookSender(endpoints(state.settings)))
             except WebhookConfigError as exc:
                 fail(str(exc))
         else:
@@ -49,7 +49,7 @@ def worker_command(
         try:
             while True:
                 now = datetime.now(UTC)
-                escalated = escalate_due(engine, now)
+                escalated = escalate_due(engine, now, policy=policy)
                 delivered = dispatch_once(engine, now, sender).delivered if sender else 0
                 out.print(
                     f"{now:%H:%M:%S} escalated {len(escalated)} case(s), "
