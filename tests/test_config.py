@@ -188,6 +188,7 @@ def test_config_show_prints_effective_values_and_origins(
         "value": db,
         "origin": "option",
         "secret": False,
+        "help": iolaus.config.DATABASE_URL.help,
     }
     deadlines = rows["IOLAUS_CASE_DEADLINES"]
     assert deadlines["value"] == "csam=1h,ncii=72h,sexual_deepfake=24h,other=72h"
@@ -197,7 +198,7 @@ def test_config_show_prints_effective_values_and_origins(
         "origin": "default",
     }
     assert rows["IOLAUS_WEBHOOK_SECRET"]["value"] == REDACTED
-    assert rows["IOLAUS_SECRET_KEY"]["value"] == "(unset)"
+    assert rows["IOLAUS_SECRET_KEY"]["value"] == rows["IOLAUS_RULES"]["value"] == "(unset)"
     assert WEBHOOK_SECRET not in result.stdout + result.stderr
     assert "IOLAUS_CASE_DEADLINE is not a setting" in result.stderr
     table = runner.invoke(app, ["--db", db, "config", "show"])

@@ -34,6 +34,7 @@ T = TypeVar("T")
 KEY_BYTES = 32
 MIN_WEBHOOK_SECRET = 16
 REDACTED = "•••• (set)"
+UNSET = "(unset)"
 
 
 class ConfigError(IolausError, ValueError):
@@ -73,9 +74,9 @@ class Setting(Generic[T]):
 
     def shown(self, value: T) -> str:
         """The value for people: a secret only says whether it is set."""
-        if self.secret:
-            return REDACTED if value else "(unset)"
-        return self.show(value)
+        if self.secret and value:
+            return REDACTED
+        return self.show(value) or UNSET
 
 
 # -- value types and parsers ----------------------------------------------------------------------

@@ -42,6 +42,7 @@ def config_show(
             "value": s.shown(settings.value(s)),
             "origin": settings.origin(s).value,
             "secret": s.secret,
+            "help": s.help,
         }
         for s in SETTINGS
     ]
