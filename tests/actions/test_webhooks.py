@@ -28,11 +28,12 @@ from iolaus.actions.webhooks import (
     Verdict,
     WebhookConfigError,
     WebhookSender,
-    endpoints_from_env,
+    endpoints,
     event_body,
     sign,
     verify,
 )
+from iolaus.config import ConfigError, Settings
 
 SECRET = "whsec-test-0123456789abcdef"
 MAX_REQUESTS = 50
@@ -177,17 +178,19 @@ def test_event_body_is_the_documented_object() -> None:
 def test_configuration_from_the_environment_never_echoes_the_secret() -> None:
     env = {"IOLAUS_WEBHOOK_URL": "https://a.example/h, https://b.example/h"}
     with pytest.raises(WebhookConfigError, match="IOLAUS_WEBHOOK_SECRET"):
-        endpoints_from_env(env)
-    with pytest.raises(WebhookConfigError, match="16") as info:
-        endpoints_from_env({**env, "IOLAUS_WEBHOOK_SECRET": "short-secret"})
+        endpoints(Settings.load(env))
+    with pytest.raises(ConfigError, match="16") as info:
+        Settings.load({**env, "IOLAUS_WEBHOOK_SECRET": "short-secret"})
     assert "short-secret" not in str(info.value)
     with pytest.raises(WebhookConfigError, match="IOLAUS_WEBHOOK_URL"):
-        endpoints_from_env({"IOLAUS_WEBHOOK_SECRET": SECRET})
-    with pytest.raises(WebhookConfigError, match="http"):
-        endpoints_from_env({"IOLAUS_WEBHOOK_URL": "ftp://x/", "IOLAUS_WEBHOOK_SECRET": SECRET})
-    endpoints = endpoints_from_env({**env, "IOLAUS_WEBHOOK_SECRET": SECRET})
-    assert [e.where for e in endpoints] == ["https://a.example", "https://b.example"]
-    assert SECRET not in repr(endpoints) and SECRET not in repr(WebhookSender(endpoints))
+        endpoints(Settings.load({"IOLAUS_WEBHOOK_SECRET": SECRET}))
+    with pytest.raises(ConfigError, match="http"):
+        Settings.load({"IOLAUS_WEBHOOK_URL": "ftp://x/", "IOLAUS_WEBHOOK_SECRET": SECRET})
+    settings = Settings.load({**env, "IOLAUS_WEBHOOK_SECRET": SECRET})
+    receivers = endpoints(settings)
+    assert [e.where for e in receivers] == ["https://a.example", "https://b.example"]
+    assert SECRET not in repr(receivers) and SECRET not in repr(WebhookSender(receivers))
+    assert SECRET not in repr(settings) and "a.example" not in repr(settings)
 
 
 # -- delivery ------------------------------------------------------------------------------------

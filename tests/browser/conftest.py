@@ -32,6 +32,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
+from iolaus.config import Settings
 from iolaus.demo.dce_writer import User, guild_json
 from iolaus.ingest.discord_export import import_exports
 from iolaus.signals.scan import scan_communities
@@ -175,11 +176,9 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     engine = open_engine(f"sqlite:///{root / 'iolaus.db'}")
     ensure_schema(engine, auto_migrate=True)
     _seed(engine, exports)
-    with pytest.MonkeyPatch.context() as env:
-        # All requests come from 127.0.0.1: the per-address limit must not trip over the suite.
-        env.setenv("IOLAUS_REPORT_RATE_LIMIT", "1000/600")
-        env.setenv("IOLAUS_REPORT_STATUS_RATE_LIMIT", "1000/60")
-        app = create_app(engine)
+    # All requests come from 127.0.0.1: the per-address limit must not trip over the suite.
+    limits = {"IOLAUS_REPORT_RATE_LIMIT": "1000/600", "IOLAUS_REPORT_STATUS_RATE_LIMIT": "1000/60"}
+    app = create_app(engine, Settings.load(limits))
     sock = _free_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

@@ -24,6 +24,7 @@ from iolaus.cases import (
 )
 from iolaus.cases.store import events
 from iolaus.cases.triage import Subject, merge
+from iolaus.config import Settings
 from iolaus.model.cases import LOCK_DURATION, CaseEvent, SubjectKind
 from iolaus.model.signals import SEVERITY, Category
 from iolaus.store.tables import cases, community_risk, outbox, signals, users
@@ -94,14 +95,15 @@ def test_merging_upgrades_the_category_and_only_brings_the_deadline_closer(engin
     assert kinds == ["received", "triaged", "report_merged", "report_merged"]
 
 
-def test_policy_from_env() -> None:
-    policy = TriagePolicy.from_env({"IOLAUS_CASE_DEADLINES": "csam=30m,other=2d"})
+def test_policy_from_settings() -> None:
+    settings = Settings.load({"IOLAUS_CASE_DEADLINES": "csam=30m,other=2d"})
+    policy = TriagePolicy.from_settings(settings)
     assert policy.deadline(Category.CSAM) == timedelta(minutes=30)
     assert policy.deadline(Category.NCII) == timedelta(hours=24)
     assert policy.deadline(Category.DOXXING) == timedelta(days=2)
     for bad in ("csam=soon", "nope=1h", "csam=0h"):
         with pytest.raises(ValueError):
-            TriagePolicy.from_env({"IOLAUS_CASE_DEADLINES": bad})
+            Settings.load({"IOLAUS_CASE_DEADLINES": bad})
 
 
 def test_escalation_once_when_the_deadline_nears(engine: Engine) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from iolaus.config import ConfigError, Settings
 from iolaus.exchanges.secrets import KEY_ENV, KEY_FILE, SecretKeyError, Vault
 
 SECRET = {"user": "esp-user", "password": "correct horse battery staple"}
@@ -44,25 +45,27 @@ def test_key_from_the_environment(tmp_path: Path) -> None:
         base64.b64encode(key).decode(),
         base64.urlsafe_b64encode(key).decode().rstrip("="),
     ):
-        vault = Vault.load(tmp_path, {KEY_ENV: text})
+        vault = Vault.from_settings(
+            Settings.load({KEY_ENV: text, "IOLAUS_DATA_DIR": str(tmp_path)})
+        )
         assert Vault(key).open("X", vault.seal("X", SECRET)) == SECRET
     assert not (tmp_path / KEY_FILE).exists()
     bad = "c2hvcnQ-not-a-key!"
-    with pytest.raises(SecretKeyError, match="base64 of 32") as caught:
-        Vault.load(tmp_path, {KEY_ENV: bad})
+    with pytest.raises(ConfigError, match="base64 of 32") as caught:
+        Settings.load({KEY_ENV: bad})
     assert bad not in str(caught.value)
 
 
 def test_key_file_is_created_once_with_0600(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    first = Vault.load(data_dir, {})
+    first = Vault.load(data_dir)
     path = data_dir / KEY_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(base64.b64decode(path.read_text())) == 32
     blob = first.seal("X", SECRET)
-    assert Vault.load(data_dir, {}).open("X", blob) == SECRET
+    assert Vault.load(data_dir).open("X", blob) == SECRET
     assert [p.name for p in data_dir.iterdir()] == [KEY_FILE]  # no draft left behind
 
     path.chmod(0o644)
     with pytest.raises(SecretKeyError, match="readable by other users"):
-        Vault.load(data_dir, {})
+        Vault.load(data_dir)

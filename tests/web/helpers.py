@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 from sqlalchemy import Engine
 
+from iolaus.config import Settings
 from iolaus.model.access import Role
 from iolaus.store.tokens import create_token, list_tokens
 from iolaus.web import create_app
-from iolaus.web.settings import WebSettings
 
 # -- generated media (noise, gradients and shapes only) -----------------------------------------
 
@@ -107,7 +107,7 @@ def make_api(engine: Engine, **settings: Any) -> Api:
         taken = len(list_tokens(conn))  # a second API on the same database gets other names
         suffix = f"-{taken}" if taken else ""
         tokens = {role: create_token(conn, f"{role}-client{suffix}", role)[1] for role in Role}
-    app = create_app(engine, settings=WebSettings(**{**options, **settings}))
+    app = create_app(engine, Settings(**{**options, **settings}))
     return Api(TestClient(app), tokens)
 
 

@@ -31,10 +31,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import TracebackType
@@ -45,11 +43,11 @@ import httpx
 
 from iolaus import __version__
 from iolaus.actions.outbox import Claimed
+from iolaus.config import WEBHOOK_SECRET, WEBHOOK_URLS, Settings
 
-URL_ENV = "IOLAUS_WEBHOOK_URL"
-SECRET_ENV = "IOLAUS_WEBHOOK_SECRET"  # noqa: S105  (a variable name, not a secret)
+URL_ENV = WEBHOOK_URLS.env
+SECRET_ENV = WEBHOOK_SECRET.env
 SIGNATURE_HEADER = "Iolaus-Signature"
-MIN_SECRET_LENGTH = 16
 DEFAULT_TIMEOUT = 10.0
 RETRIED_STATUSES = frozenset({408, 429})
 
@@ -95,24 +93,15 @@ class Endpoint:
         return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
-def endpoints_from_env(environ: Mapping[str, str] = os.environ) -> list[Endpoint]:
-    urls = [u for u in re.split(r"[\s,]+", environ.get(URL_ENV, "")) if u]
-    if not urls:
+def endpoints(settings: Settings) -> list[Endpoint]:
+    """The configured receivers, each with the signing secret. The settings checked each URL
+    and the secret's length when they were loaded; what is left is that both are set."""
+    if not settings.webhook_urls:
         raise WebhookConfigError(f"no webhook URL: set {URL_ENV}")
-    secret = environ.get(SECRET_ENV, "")
-    if not secret:
+    if not settings.webhook_secret:
         raise WebhookConfigError(f"no webhook signing secret: set {SECRET_ENV}")
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise WebhookConfigError(f"{SECRET_ENV} must be at least {MIN_SECRET_LENGTH} characters")
-    for url in urls:
-        parts = urlsplit(url)
-        try:
-            parts.port  # noqa: B018  (raises on a malformed port)
-        except ValueError:
-            raise WebhookConfigError(f"{URL_ENV} holds a URL with a bad port") from None
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise WebhookConfigError(f"{URL_ENV} holds a URL that is not http(s)://host/…")
-    return [Endpoint(url, secret.encode()) for url in urls]
+    secret = settings.webhook_secret.encode()
+    return [Endpoint(url, secret) for url in settings.webhook_urls]
 
 
 def event_body(action: Claimed) -> bytes:

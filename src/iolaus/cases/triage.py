@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,13 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from iolaus.actions.outbox import enqueue
 from iolaus.cases import store
-from iolaus.model.cases import (
-    DEFAULT_DEADLINES,
-    OTHER_DEADLINE,
-    CaseEvent,
-    CaseStatus,
-    SubjectKind,
-)
+from iolaus.config import CASE_DEADLINES, CASE_ESCALATE_BEFORE, Settings
+from iolaus.model.cases import CaseEvent, CaseStatus, SubjectKind
 from iolaus.model.signals import SEVERITY, Category
 from iolaus.store.tables import accounts, cases, communities, community_risk, reports, signals
 
@@ -47,21 +41,16 @@ RISK_BANDS = ("high", "critical")
 """Community risk bands that open a case without waiting for a report."""
 
 
-def _duration(text: str) -> timedelta:
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    text = text.strip()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) < 1:
-        raise ValueError(f"bad duration {text!r}: a positive whole number of m, h or d, e.g. 24h")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
-
-
 @dataclass(frozen=True)
 class TriagePolicy:
-    """Deadlines per category and how early a case escalates; defaults from ``model.cases``."""
+    """Deadlines per category and how early a case escalates; defaults from the settings
+    table (``IOLAUS_CASE_DEADLINES``, ``IOLAUS_CASE_ESCALATE_BEFORE``)."""
 
-    deadlines: Mapping[Category, timedelta] = field(default_factory=lambda: DEFAULT_DEADLINES)
-    other_deadline: timedelta = OTHER_DEADLINE
-    escalate_before: float = 0.25
+    deadlines: Mapping[Category, timedelta] = field(
+        default_factory=lambda: CASE_DEADLINES.default.by_category
+    )
+    other_deadline: timedelta = CASE_DEADLINES.default.other
+    escalate_before: float = CASE_ESCALATE_BEFORE.default
     """A case escalates once this fraction of its category's deadline is left (CSAM: 15 min)."""
 
     def deadline(self, category: Category) -> timedelta:
@@ -71,21 +60,17 @@ class TriagePolicy:
         return self.deadline(category) * self.escalate_before
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TriagePolicy:
-        """``IOLAUS_CASE_DEADLINES="csam=30m,ncii=12h,other=48h"`` (unnamed categories keep their
-        defaults) and ``IOLAUS_CASE_ESCALATE_BEFORE=0.25``. A typo fails at start-up."""
-        env = os.environ if env is None else env
-        deadlines, other = dict(DEFAULT_DEADLINES), OTHER_DEADLINE
-        for part in filter(None, env.get("IOLAUS_CASE_DEADLINES", "").split(",")):
-            name, _, value = part.partition("=")
-            if name.strip() == "other":
-                other = _duration(value)
-            else:
-                deadlines[Category(name.strip())] = _duration(value)
-        fraction = float(env.get("IOLAUS_CASE_ESCALATE_BEFORE", "0.25"))
-        if not 0 <= fraction < 1:
-            raise ValueError("IOLAUS_CASE_ESCALATE_BEFORE must be in [0, 1)")
-        return cls(deadlines=deadlines, other_deadline=other, escalate_before=fraction)
+    def from_settings(cls, settings: Settings) -> TriagePolicy:
+        """The operator's ``IOLAUS_CASE_DEADLINES`` and ``IOLAUS_CASE_ESCALATE_BEFORE``, parsed
+        and checked when the settings were loaded. Every entry point that opens, merges or
+        escalates cases passes this one policy, or a detection merge would undo the deadline
+        a report was given."""
+        deadlines = settings.case_deadlines
+        return cls(
+            deadlines=deadlines.by_category,
+            other_deadline=deadlines.other,
+            escalate_before=settings.case_escalate_before,
+        )
 
 
 DEFAULT_POLICY = TriagePolicy()
@@ -363,7 +348,9 @@ _UNRESOLVED = {
 }
 
 
-def adopt_mirrored_subjects(engine: Engine, now: datetime | None = None) -> list[int]:
+def adopt_mirrored_subjects(
+    engine: Engine, now: datetime | None = None, *, policy: TriagePolicy = DEFAULT_POLICY
+) -> list[int]:
     """Give cases about a community or account that was not mirrored when it was reported
     (``community-ext:<platform id>``) their stored subject, now that an import brought it: the
     case is re-keyed, or merged into the open case that detection already opened for it.
@@ -404,6 +391,7 @@ def adopt_mirrored_subjects(engine: Engine, now: datetime | None = None) -> list
                         now=now,
                         actor=store.SYSTEM_ACTOR,
                         new_reports=n_reports,
+                        policy=policy,
                         merged_case=case_id,
                     )
                     conn.execute(

@@ -18,7 +18,7 @@ from rich.table import Table
 from iolaus.actions import outbox
 from iolaus.actions.dispatcher import DispatchReport, dispatch_once, run
 from iolaus.actions.outbox import OutboxStatus
-from iolaus.actions.webhooks import WebhookConfigError, WebhookSender, endpoints_from_env
+from iolaus.actions.webhooks import WebhookConfigError, WebhookSender, endpoints
 from iolaus.cli.main import app, fail, out, print_json, state
 from iolaus.terminal import printable, shown
 
@@ -77,7 +77,7 @@ def actions_dispatch(
     """Deliver due actions to IOLAUS_WEBHOOK_URL, signed with IOLAUS_WEBHOOK_SECRET; without
     --once, keep going until interrupted (Ctrl-C or SIGTERM)."""
     try:
-        endpoints = endpoints_from_env()
+        receivers = endpoints(state.settings)
     except WebhookConfigError as exc:
         fail(str(exc))
     engine = state.engine()
@@ -87,7 +87,7 @@ def actions_dispatch(
         _print_report(report)
         totals.results.extend(report.results)
 
-    with WebhookSender(endpoints) as sender:
+    with WebhookSender(receivers) as sender:
         if once:
             collect(dispatch_once(engine, datetime.now(UTC), sender))
         else:

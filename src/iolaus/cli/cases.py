@@ -73,7 +73,7 @@ def cases_queue(
 @cases_app.command("open-from-signals")
 def cases_open_from_signals() -> None:
     """Open (or refresh) a case for every community rated high or critical by detection."""
-    touched = triage.open_cases_from_signals(state.engine())
+    touched = triage.open_cases_from_signals(state.engine(), policy=state.policy())
     out.print(f"{len(touched)} case(s) opened or refreshed from detection", highlight=False)
 
 
@@ -81,7 +81,7 @@ def cases_open_from_signals() -> None:
 def cases_escalate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Escalate open cases near their deadline (each once); run it every minute from cron or a
     worker. Prints the cases escalated."""
-    escalated = triage.escalate_due(state.engine())
+    escalated = triage.escalate_due(state.engine(), policy=state.policy())
     if as_json:
         print_json(_items_json(escalated))
         return

@@ -3,7 +3,6 @@ protected-persons watch list."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +13,7 @@ from sqlalchemy import Connection
 
 from iolaus.cli.main import app, fail, out, print_json, state
 from iolaus.signals.detect import Detector
-from iolaus.signals.lexicon import Lexicon, LexiconError
-from iolaus.signals.rules import RuleError, RuleSet, load_default, load_file
-from iolaus.signals.watchlist import add_person, list_persons, load_watchlist, remove_person
+from iolaus.signals.watchlist import add_person, list_persons, remove_person
 from iolaus.store import audit
 from iolaus.terminal import shown
 
@@ -43,25 +40,12 @@ LexiconOption = Annotated[
 ]
 
 
-def load_rules(path: Path | None) -> RuleSet:
-    chosen = path or (Path(os.environ["IOLAUS_RULES"]) if os.environ.get("IOLAUS_RULES") else None)
-    try:
-        return load_file(chosen) if chosen else load_default()
-    except RuleError as exc:
-        fail(str(exc))
-
-
-def load_lexicon(paths: list[Path] | None) -> Lexicon:
-    extra = list(paths or [])
-    extra += [Path(p) for p in os.environ.get("IOLAUS_LEXICON", "").split(",") if p.strip()]
-    try:
-        return Lexicon.load_default().merge(*(Lexicon.from_file(p) for p in extra))
-    except (LexiconError, OSError) as exc:
-        fail(str(exc))
-
-
 def build_detector(conn: Connection, rules: Path | None, lexicon: list[Path] | None) -> Detector:
-    return Detector(load_rules(rules), load_lexicon(lexicon), load_watchlist(conn))
+    """The detector every detection command runs: the settings' rules and lexicon, or the
+    ``--rules`` / ``--lexicon`` options given to this command."""
+    from iolaus.signals.scan import default_detector
+
+    return default_detector(conn, state.detection(rules, lexicon or ()))
 
 
 @app.command("scan")
@@ -113,7 +97,7 @@ def rules_check(
     ] = None,
 ) -> None:
     """Load and check a rule file: exit 1 with FILE:LINE on the first problem."""
-    rules = load_rules(file)
+    rules = state.detection(file).rules
     by_scope: dict[str, int] = {}
     for rule in rules.rules:
         key = f"{rule.scope} ({rule.mode})"

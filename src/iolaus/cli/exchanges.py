@@ -58,7 +58,7 @@ CredentialsEnv = Annotated[
 
 def _vault() -> Vault:
     try:
-        return Vault.load(state.settings.data_dir)
+        return Vault.from_settings(state.settings)
     except (SecretKeyError, OSError) as exc:
         fail(f"secret key: {exc}")
 

@@ -7,7 +7,10 @@ Commands stay thin: they parse options, call the domain, and print with Rich (or
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -16,7 +19,10 @@ from rich.markup import escape
 from sqlalchemy import Engine
 
 from iolaus import __version__
-from iolaus.config import Settings
+from iolaus.cases.triage import TriagePolicy
+from iolaus.config import ConfigError, Settings
+from iolaus.signals.config import DetectionConfig
+from iolaus.signals.errors import DataFileError
 from iolaus.store import migrate
 from iolaus.store.engine import DatabaseURLError, open_engine
 from iolaus.terminal import printable
@@ -36,10 +42,33 @@ err = Console(stderr=True)
 
 
 class State:
-    """Per-invocation settings, resolved once in the callback."""
+    """What one invocation runs with: the settings, loaded once from the environment and the
+    global options, and what is built from them (engine, detection config, triage policy), so
+    every command — and the detection and triage an import runs — uses the same ones.
 
-    settings: Settings = Settings()
-    _engine: Engine | None = None
+    Loaded on first use rather than in the callback, so that ``--help`` still works when a
+    setting is bad; a bad setting ends the command with its message, exit status 2.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self, **overrides: Any) -> None:
+        """Start an invocation: ``overrides`` are the global options (``None`` = not given).
+        The commands' modules hold this one object, so it is reset rather than replaced."""
+        self.overrides = overrides
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+        self._detection: DetectionConfig | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = Settings.load(os.environ, **self.overrides)
+            except ConfigError as exc:
+                fail(str(exc), exc.exit_code)
+        return self._settings
 
     def engine(self, *, migrate_schema: bool = True) -> Engine:
         if self._engine is None:
@@ -53,6 +82,30 @@ class State:
                 except migrate.SchemaOutOfDateError as exc:
                     fail(str(exc))
         return self._engine
+
+    def detection(self, rules: Path | None = None, lexicon: Sequence[Path] = ()) -> DetectionConfig:
+        """The operator's rules and lexicon (``IOLAUS_RULES``, ``IOLAUS_LEXICON``), loaded once
+        for every detection the command runs. A command's ``--rules`` replaces the rule file
+        and its ``--lexicon`` adds term lists, for that command alone."""
+        if rules is not None or lexicon:
+            files = [*self.settings.lexicon_files, *lexicon]
+            return _load_detection(rules or self.settings.rules_file, files)
+        if self._detection is None:
+            self._detection = _load_detection(self.settings.rules_file, self.settings.lexicon_files)
+        return self._detection
+
+    def policy(self) -> TriagePolicy:
+        """Deadlines and escalation margins for every command that opens or escalates cases."""
+        return TriagePolicy.from_settings(self.settings)
+
+
+def _load_detection(rules: Path | None, lexicon: Sequence[Path]) -> DetectionConfig:
+    if rules is None and not lexicon:
+        return DetectionConfig.default()
+    try:
+        return DetectionConfig.load(rules, lexicon)
+    except (DataFileError, OSError) as exc:
+        fail(str(exc))
 
 
 state = State()
@@ -83,8 +136,7 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    state.settings = Settings.from_env(db)
-    state._engine = None
+    state.reset(database_url=db)
 
 
 def print_json(data: Any) -> None:

@@ -86,13 +86,11 @@ def import_discord_export(
 
 def build_pipeline() -> Pipeline:
     """The pipeline every command runs (import, demo, worker), on the selected database."""
-    from iolaus.cases.triage import DEFAULT_POLICY
     from iolaus.model.clock import system_clock
     from iolaus.pipeline import Pipeline
-    from iolaus.signals.config import DetectionConfig
 
     return Pipeline(
-        state.engine(), config=DetectionConfig.default(), policy=DEFAULT_POLICY, clock=system_clock
+        state.engine(), config=state.detection(), policy=state.policy(), clock=system_clock
     )
 
 

@@ -47,7 +47,7 @@ def serve(
     engine = state.engine()
     with engine.connect() as conn:
         active = token_store.list_tokens(conn, include_revoked=False)
-    web_app = create_app(engine)
+    web_app = create_app(engine, state.settings)
     out.print(
         f"serving Iolaus on http://{host}:{port}: console at /console, report form at /report, "
         "API docs at /docs",

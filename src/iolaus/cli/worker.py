@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from contextlib import ExitStack
@@ -13,7 +12,7 @@ from typing import Annotated
 import typer
 
 from iolaus.actions.dispatcher import dispatch_once
-from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints_from_env
+from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints
 from iolaus.cases.triage import escalate_due
 from iolaus.cli.main import app, fail, out, state
 from iolaus.cli.platform import build_pipeline
@@ -33,11 +32,12 @@ def worker_command(
     """
     engine = state.engine()
     pipeline = build_pipeline()
+    policy = state.policy()
     with ExitStack() as stack:
         sender: WebhookSender | None = None
-        if os.environ.get(URL_ENV, "").strip():
+        if state.settings.webhook_urls:
             try:
-                sender = stack.enter_context(WebhookSender(endpoints_from_env()))
+                sender = stack.enter_context(WebhookSender(endpoints(state.settings)))
             except WebhookConfigError as exc:
                 fail(str(exc))
         else:
@@ -52,7 +52,7 @@ def worker_command(
             while True:
                 detected = pipeline.drain()  # what an interrupted import left queued
                 now = datetime.now(UTC)
-                escalated = escalate_due(engine, now)
+                escalated = escalate_due(engine, now, policy=policy)
                 delivered = dispatch_once(engine, now, sender).delivered if sender else 0
                 out.print(
                     f"{now:%H:%M:%S} detection on {len(detected.community_ids)} community(ies), "

@@ -13,7 +13,6 @@ Nothing here ever puts a key or a credential in a message, a repr or a log line.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -24,9 +23,10 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-KEY_ENV = "IOLAUS_SECRET_KEY"
+from iolaus.config import KEY_BYTES, SECRET_KEY, Settings, base64_key
+
+KEY_ENV = SECRET_KEY.env
 KEY_FILE = "secret.key"
-KEY_BYTES = 32
 NONCE_BYTES = 12
 VERSION = b"\x01"
 _AAD_PREFIX = b"iolaus exchange credentials v1\x00"
@@ -49,12 +49,14 @@ class Vault:
         return f"<Vault key id {self._key_id.hex()}>"
 
     @classmethod
-    def load(cls, data_dir: Path, environ: Mapping[str, str] = os.environ) -> Vault:
-        """The key from ``IOLAUS_SECRET_KEY``, else the key file (created on first use)."""
-        value = environ.get(KEY_ENV, "").strip()
-        if value:
-            return cls(_decode(value, KEY_ENV))
-        return cls(_key_file(data_dir / KEY_FILE))
+    def load(cls, data_dir: Path, key: bytes | None = None) -> Vault:
+        """``key`` (``Settings.secret_key``, from ``IOLAUS_SECRET_KEY``), else the key file in
+        ``data_dir`` (created on first use)."""
+        return cls(key if key is not None else _key_file(data_dir / KEY_FILE))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Vault:
+        return cls.load(settings.data_dir, settings.secret_key)
 
     def seal(self, exchange: str, credentials: Mapping[str, str]) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -88,15 +90,11 @@ def _aad(exchange: str) -> bytes:
 
 
 def _decode(value: str, source: str) -> bytes:
-    """Standard or URL-safe base64; errors name the source, never the value."""
-    text = value.strip().translate(str.maketrans("-_", "+/"))
+    """The key file holds the same text as the variable; errors name the file, never the key."""
     try:
-        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise SecretKeyError(f"{source} must hold base64 of {KEY_BYTES} random bytes")
-    return key
+        return base64_key(value)
+    except ValueError:
+        raise SecretKeyError(f"{source} must hold base64 of {KEY_BYTES} random bytes") from None
 
 
 def _key_file(path: Path) -> bytes:

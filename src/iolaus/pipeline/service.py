@@ -84,7 +84,7 @@ class Pipeline:
             # Reports about communities not mirrored until now join their community's case,
             # and what detection rates high or critical waits in the review queue, reported
             # or not.
-            adopted = adopt_mirrored_subjects(self.engine, now)
+            adopted = adopt_mirrored_subjects(self.engine, now, policy=self.policy)
             opened = open_cases_from_signals(self.engine, now, policy=self.policy)
         except BaseException:
             with self.engine.begin() as conn:

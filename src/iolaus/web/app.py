@@ -1,7 +1,7 @@
 """The HTTP app factory: HMA-compatible API, health checks, OpenAPI docs, security headers.
 
-``create_app`` builds everything from an engine, so the CLI, tests and any ASGI server get the
-same app; nothing is read from globals at import time.
+``create_app`` builds everything from an engine and the settings, so the CLI, tests and any ASGI
+server get the same app; nothing is read from globals or the environment.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from iolaus import __version__
+from iolaus.config import Settings
 from iolaus.hashing.matcher import Matcher
 from iolaus.web import appeals, batch, hma_compat, reports
 from iolaus.web.console import cases as console_cases
 from iolaus.web.console import pages as console
 from iolaus.web.middleware import BodyLimit, SecurityHeaders
-from iolaus.web.settings import Services, WebSettings
+from iolaus.web.settings import Services
 
 STATIC = Path(__file__).resolve().parent / "static"
 FORM_OVERHEAD = 1024 * 1024
@@ -102,11 +103,12 @@ def _add_docs_route(app: FastAPI) -> None:
 
 
 def create_app(
-    engine: Engine, *, matcher: Matcher | None = None, settings: WebSettings | None = None
+    engine: Engine, settings: Settings | None = None, *, matcher: Matcher | None = None
 ) -> FastAPI:
-    """The API over ``engine``. ``matcher`` defaults to a new in-memory one; ``settings`` to
-    ``WebSettings.from_env()``."""
-    settings = settings or WebSettings.from_env()
+    """The API over ``engine``, run with ``settings`` (built once by the caller: ``iolaus
+    serve`` passes the CLI's; default: the built-in defaults, never the environment).
+    ``matcher`` defaults to a new in-memory one."""
+    settings = settings or Settings()
     services = Services(engine, matcher or Matcher(engine), settings)
     app = FastAPI(
         title="Iolaus",
@@ -125,7 +127,7 @@ def create_app(
         app.include_router(router)
     console.register(app)
     console_cases.register(app)
-    reports.register(app)
+    reports.register(app, reports.ReportSettings.from_settings(settings))
     appeals.register(app)  # after reports: it shares their templates, CSRF key and rate limits
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_file_size + FORM_OVERHEAD)

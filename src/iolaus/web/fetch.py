@@ -28,7 +28,7 @@ from typing import BinaryIO
 import httpx
 from fastapi import HTTPException
 
-from iolaus.web.settings import WebSettings
+from iolaus.config import Settings
 
 UNSAFE_URL = "Invalid or unsafe URL provided"  # HMA's message for every refused URL
 TOO_LARGE = "Content too large"
@@ -102,7 +102,7 @@ def _pinned_request(client: httpx.Client, url: httpx.URL, address: str) -> httpx
 
 
 @contextlib.contextmanager
-def fetch_to_tempfile(text: str, settings: WebSettings) -> Iterator[Fetched]:
+def fetch_to_tempfile(text: str, settings: Settings) -> Iterator[Fetched]:
     """Download ``text`` into a temporary file that is deleted when the block ends."""
     url = parse_url(text)
     deadline = time.monotonic() + settings.fetch_timeout
@@ -125,7 +125,7 @@ def _download(
     client: httpx.Client,
     url: httpx.URL,
     sink: BinaryIO,
-    settings: WebSettings,
+    settings: Settings,
     deadline: float,
 ) -> str:
     for _ in range(MAX_REDIRECTS + 1):

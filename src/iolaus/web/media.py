@@ -21,10 +21,10 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from iolaus.config import Settings
 from iolaus.hashing.media import MediaError, hash_file
 from iolaus.model.banks import SignalType
 from iolaus.web.fetch import TOO_LARGE, fetch_to_tempfile
-from iolaus.web.settings import WebSettings
 
 SIGNAL_TYPES: dict[str, tuple[SignalType, ...]] = {
     "photo": (SignalType.PDQ, SignalType.MD5, SignalType.SHA256),
@@ -93,7 +93,7 @@ def hash_path(
 
 
 def hash_url(
-    url: str, content_type: str | None, types: str | None, settings: WebSettings
+    url: str, content_type: str | None, types: str | None, settings: Settings
 ) -> dict[str, str]:
     """Fetch ``url`` (under the fetch policy), hash it, delete it."""
     if content_type is not None:

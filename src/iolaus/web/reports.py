@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
@@ -30,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from iolaus.cases import intake, store
 from iolaus.cases.triage import TriagePolicy
+from iolaus.config import REPORT_RATE_LIMIT, REPORT_STATUS_RATE_LIMIT, Settings
 from iolaus.model.access import Role, Token
 from iolaus.model.cases import TargetKind
 from iolaus.web.auth import authenticate, bearer
@@ -53,23 +53,24 @@ REPORTER_ROLES = frozenset({Role.REPORTER, Role.ADMIN})
 
 @dataclass
 class ReportSettings:
-    """Rate limits as ``hits/seconds`` and the CSRF key (``IOLAUS_CSRF_KEY``: set it when several
-    processes serve the form, else each process signs with its own random key)."""
+    """What the report pages run with: rate limits as ``hits/seconds``, the key signing their
+    CSRF tokens and the triage policy giving a report's case its deadline."""
 
-    submit_limit: str = "10/600"
-    status_limit: str = "60/60"
+    submit_limit: str = REPORT_RATE_LIMIT.default
+    status_limit: str = REPORT_STATUS_RATE_LIMIT.default
     csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     policy: TriagePolicy = field(default_factory=TriagePolicy)
 
     @classmethod
-    def from_env(cls) -> ReportSettings:
-        env = os.environ
-        key = env.get("IOLAUS_CSRF_KEY")
+    def from_settings(cls, settings: Settings) -> ReportSettings:
+        """Without ``IOLAUS_CSRF_KEY`` each process signs with its own random key, so forms
+        served by one process fail on another: set it when several serve the forms."""
+        key = settings.csrf_key
         return cls(
-            submit_limit=env.get("IOLAUS_REPORT_RATE_LIMIT", "10/600"),
-            status_limit=env.get("IOLAUS_REPORT_STATUS_RATE_LIMIT", "60/60"),
+            submit_limit=settings.report_rate_limit,
+            status_limit=settings.report_status_rate_limit,
             csrf_key=hashlib.sha256(key.encode()).digest() if key else secrets.token_bytes(32),
-            policy=TriagePolicy.from_env(),
+            policy=TriagePolicy.from_settings(settings),
         )
 
 
@@ -314,10 +315,9 @@ def report_status(request: Request, reference: str, secret: Secret = "") -> Any:
     return view
 
 
-def register(app: FastAPI, settings: ReportSettings | None = None) -> None:
+def register(app: FastAPI, settings: ReportSettings) -> None:
     """Add the report pages and API to ``app``; called again (tests with other rate limits), it
     only replaces the settings."""
-    settings = settings or ReportSettings.from_env()
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )

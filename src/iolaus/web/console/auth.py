@@ -9,7 +9,6 @@ the login form, before any session exists, a double-submit token (cookie + field
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from collections.abc import Callable
 
@@ -18,6 +17,7 @@ from sqlalchemy import Engine
 
 from iolaus.model.cases import UserRole
 from iolaus.store.users import Session, resume_session
+from iolaus.web.settings import services
 
 SESSION_COOKIE = "iolaus_session"
 LOGIN_CSRF_COOKIE = "iolaus_login_csrf"
@@ -36,7 +36,7 @@ def engine_of(request: Request) -> Engine:
 
 
 def cookie_secure(request: Request) -> bool:
-    return request.url.scheme == "https" or os.environ.get("IOLAUS_COOKIE_SECURE") == "1"
+    return request.url.scheme == "https" or services(request).settings.cookie_secure
 
 
 def current_session(request: Request) -> Session:
