@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy import Connection
 
 from iolaus.cli.main import app, fail, out, print_json, state
-from iolaus.signals.detect import Detector
+from iolaus.signals.detect import TextEngine
 from iolaus.signals.lexicon import Lexicon, LexiconError
 from iolaus.signals.rules import RuleError, RuleSet, load_default, load_file
 from iolaus.signals.watchlist import add_person, list_persons, load_watchlist, remove_person
@@ -60,8 +60,8 @@ def load_lexicon(paths: list[Path] | None) -> Lexicon:
         fail(str(exc))
 
 
-def build_detector(conn: Connection, rules: Path | None, lexicon: list[Path] | None) -> Detector:
-    return Detector(load_rules(rules), load_lexicon(lexicon), load_watchlist(conn))
+def build_detector(conn: Connection, rules: Path | None, lexicon: list[Path] | None) -> TextEngine:
+    return TextEngine(load_rules(rules), load_lexicon(lexicon), load_watchlist(conn))
 
 
 @app.command("scan")

@@ -4,26 +4,26 @@ DiscordChatExporter run with ``--media`` replaces attachment URLs by paths relat
 file. Such files are hashed where they lie (never copied), their hashes stored on the attachment,
 and every bank match recorded as a signal on the message and its community. Paths are untrusted:
 one that leads outside the export's folder is refused, never opened.
+
+Matching is the hash detector's (:mod:`iolaus.signals.detectors.hashes`); it runs here too, on the
+freshly hashed file, because a video's frame hashes exist only now and the import reports how
+many files matched.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from iolaus.hashing.matcher import Matcher
-from iolaus.hashing.media import MediaError, MediaHashes, hash_file
-from iolaus.hashing.signals import frame_pdqs, signals_of
-from iolaus.model.banks import Match, SignalType
+from iolaus.hashing.media import MediaError, hash_file
 from iolaus.model.ingest import MediaCounts
-from iolaus.model.signals import SEVERITY, Category
-from iolaus.store.tables import attachment_hashes, attachments, channels, messages, signals
-
-DETECTOR = "hash_match"
+from iolaus.model.signals import Targets
+from iolaus.signals.detectors.hashes import match, match_signals, media_queries
+from iolaus.store import signals as signal_store
+from iolaus.store.tables import attachment_hashes, attachments, channels, messages
 
 
 def local_path(root: Path, url: str) -> Path | None:
@@ -91,65 +91,9 @@ def hash_channel_media(
                 hashed_at=now,
             )
         )
-        found = _matches(matcher, media)
+        targets = Targets(row.community_id, row.channel_id, row.message_id, row.id, row.author_id)
+        found = match_signals(match(matcher, [media_queries(media)])[0], targets)
         if found:
             counts.matched += 1
-            _record_signals(conn, row, found, now)
+            signal_store.add(conn, found, now)
     return counts
-
-
-def _matches(matcher: Matcher, media: MediaHashes) -> list[Match]:
-    found: dict[tuple[str, int], Match] = {}
-    queries = [(kind.value, value) for kind, value in signals_of(media).items()]
-    queries += [(SignalType.PDQ.value, pdq) for pdq in frame_pdqs(media)]
-    for signal_type, value in queries:
-        for match in matcher.lookup(signal_type, [value], bypass_coinflip=True)[0].positive:
-            key = (match.bank, match.content_id)
-            if key not in found or match.distance < found[key].distance:
-                found[key] = match
-    return list(found.values())
-
-
-def _record_signals(conn: Connection, row: Row[Any], found: list[Match], now: datetime) -> None:
-    keys = [f"{DETECTOR}:{row.id}:{m.bank}:{m.content_id}" for m in found]
-    existing = set(
-        conn.execute(select(signals.c.dedupe_key).where(signals.c.dedupe_key.in_(keys))).scalars()
-    )
-    values = []
-    for key, match in zip(keys, found, strict=True):
-        if key in existing:
-            continue
-        category = Category(match.category)
-        how = (
-            f"PDQ distance {match.distance}"
-            if match.signal_type == "pdq"
-            else (f"exact {match.signal_type}")
-        )
-        values.append(
-            {
-                "dedupe_key": key,
-                "detector": DETECTOR,
-                "category": category.value,
-                "severity": SEVERITY[category],
-                "score": 1.0 - match.distance / 64,
-                "explanation": (
-                    f"attachment matches item {match.content_id} of bank {match.bank} ({how})"
-                ),
-                "details": json.dumps(
-                    {
-                        "bank": match.bank,
-                        "content_id": match.content_id,
-                        "signal_type": match.signal_type,
-                        "distance": match.distance,
-                    }
-                ),
-                "community_id": row.community_id,
-                "channel_id": row.channel_id,
-                "message_id": row.message_id,
-                "attachment_id": row.id,
-                "account_id": row.author_id,
-                "created_at": now,
-            }
-        )
-    if values:
-        conn.execute(insert(signals), values)
