@@ -25,7 +25,7 @@ from typing import Any
 
 from iolaus.demo import phrases
 from iolaus.demo.world import render_signal
-from iolaus.signals.detect import Detector
+from iolaus.signals.detect import TextEngine
 from iolaus.signals.lexicon import Lexicon
 from iolaus.signals.normalise import normalise
 from iolaus.signals.rules import load_default
@@ -86,7 +86,7 @@ def run(messages: Iterable[str], lexicon: Lexicon | None = None) -> dict[str, An
 
 
 def run_rules(
-    messages: Iterable[str], detector: Detector, *, explain: bool = False
+    messages: Iterable[str], detector: TextEngine, *, explain: bool = False
 ) -> dict[str, Any]:
     """The per-message path of a scan: what ``scan_communities`` does for each message; with
     ``explain``, also the explanation of every finding (quoting the original words)."""
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"ordinary messages with a hit: {found[False, True]:,} / {len(messages) - signals:,}")
 
     watch = Watchlist([ProtectedPerson(1, "LunaVex", ("luna_vex", "lunav"))])
-    detector = Detector(load_default(), lexicon, watch)
+    detector = TextEngine(load_default(), lexicon, watch)
     run_rules(messages[:2000], detector)
     full = run_rules(messages, detector)
     explained = run_rules(messages, detector, explain=True)

@@ -19,8 +19,7 @@ from iolaus.cli import app
 from iolaus.config import Settings
 from iolaus.model.access import Role
 from iolaus.model.cases import SubjectKind
-from iolaus.model.signals import Category
-from iolaus.signals.scan import RULE_DETECTOR
+from iolaus.model.signals import Category, RuleRef, refs_from_json
 from iolaus.store.engine import open_engine
 from iolaus.store.migrate import ensure_schema
 from iolaus.store.tables import cases, signals
@@ -151,8 +150,10 @@ def test_detection_on_import_keeps_the_deadline_a_web_report_was_given(
 def _rules_fired(db: Path) -> set[str]:
     engine = open_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        details = conn.execute(select(signals.c.details).where(signals.c.detector == RULE_DETECTOR))
-        fired = {json.loads(d)["rule"] for d in details.scalars()}
+        refs = conn.execute(select(signals.c.refs)).scalars()
+        fired = {
+            ref.name for row in refs for ref in refs_from_json(row) if isinstance(ref, RuleRef)
+        }
     engine.dispose()
     return fired
 

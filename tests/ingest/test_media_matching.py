@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +61,8 @@ def test_local_media_is_hashed_matched_and_recorded(engine: Engine, tmp_path: Pa
     assert len(hashed) == 2
     (signal,) = rows
     assert signal.category == "ncii" and signal.detector == "hash_match"
-    assert json.loads(signal.details)["bank"] == "NCII_TEST"
-    assert json.loads(signal.details)["distance"] == 0
+    assert signal.refs[0]["bank"] == "NCII_TEST"
+    assert signal.refs[0]["distance"] == 0
     assert "NCII_TEST" in signal.explanation
     assert signal.message_id is not None and signal.community_id is not None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, cast, func, select
 
 from iolaus.demo.dce_writer import User, guild_json
 from iolaus.ingest.discord_export import import_exports
@@ -134,6 +134,6 @@ explain = "probe"
         count = conn.scalar(
             select(func.count())
             .select_from(T.signals)
-            .where(T.signals.c.details.contains("shadow"))
+            .where(cast(T.signals.c.details, String).contains("shadow"))
         )
     assert count == 0

@@ -12,7 +12,7 @@ from rich.text import Text
 from sqlalchemy import Connection
 
 from iolaus.cli.main import app, fail, out, print_json, state
-from iolaus.signals.detect import Detector
+from iolaus.signals.detect import TextEngine
 from iolaus.signals.watchlist import add_person, list_persons, remove_person
 from iolaus.store import audit
 from iolaus.terminal import shown
@@ -40,7 +40,7 @@ LexiconOption = Annotated[
 ]
 
 
-def build_detector(conn: Connection, rules: Path | None, lexicon: list[Path] | None) -> Detector:
+def build_detector(conn: Connection, rules: Path | None, lexicon: list[Path] | None) -> TextEngine:
     """The detector every detection command runs: the settings' rules and lexicon, or the
     ``--rules`` / ``--lexicon`` options given to this command."""
     from iolaus.signals.scan import default_detector

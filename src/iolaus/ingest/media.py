@@ -5,11 +5,14 @@ file; the export source offers those files (``local_path`` keeps them inside the
 folder: a path that leads outside is refused, never opened). The hashing subscriber hashes each
 where it lies (never copied), stores the hashes on the attachment, and records every bank match
 as a signal on the message and its community.
+
+Matching is the hash detector's (:mod:`iolaus.signals.detectors.hashes`); it runs here too, on the
+freshly hashed file, because a video's frame hashes exist only now and the import reports how
+many files matched.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -17,17 +20,15 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from iolaus.hashing.matcher import Matcher
 from iolaus.hashing.media import MediaError, MediaHashes, hash_file
-from iolaus.hashing.signals import frame_pdqs, signals_of
 from iolaus.ingest.subscribers import register_media_subscriber
-from iolaus.model.banks import Match, SignalType
 from iolaus.model.clock import Clock
 from iolaus.model.events import MediaOffered
 from iolaus.model.ingest import MediaCounts
-from iolaus.model.signals import SEVERITY, Category
+from iolaus.model.signals import Targets
+from iolaus.signals.detectors.hashes import match, match_signals, media_queries
+from iolaus.store import signals as signal_store
 from iolaus.store.mirror import StoredAttachment
-from iolaus.store.tables import attachment_hashes, signals
-
-DETECTOR = "hash_match"
+from iolaus.store.tables import attachment_hashes
 
 
 def local_path(root: Path, url: str) -> Path | None:
@@ -75,8 +76,6 @@ class HashingSubscriber:
         return counts
 
 
-register_media_subscriber("hashing", HashingSubscriber)
-
 _HASHED = select(attachment_hashes.c.attachment_id).where(
     attachment_hashes.c.attachment_id == bindparam("id")
 )
@@ -118,66 +117,12 @@ def _match(
     now: datetime,
 ) -> bool:
     """Record a signal for every bank item the hashes match; whether any did."""
-    found = _matches(matcher, media)
+    a = attachment
+    targets = Targets(a.community_id, a.channel_id, a.message_id, a.id, a.author_id)
+    found = match_signals(match(matcher, [media_queries(media)])[0], targets)
     if found:
-        _record_signals(conn, attachment, found, now)
+        signal_store.add(conn, found, now)
     return bool(found)
 
 
-def _matches(matcher: Matcher, media: MediaHashes) -> list[Match]:
-    found: dict[tuple[str, int], Match] = {}
-    queries = [(kind.value, value) for kind, value in signals_of(media).items()]
-    queries += [(SignalType.PDQ.value, pdq) for pdq in frame_pdqs(media)]
-    for signal_type, value in queries:
-        for match in matcher.lookup(signal_type, [value], bypass_coinflip=True)[0].positive:
-            key = (match.bank, match.content_id)
-            if key not in found or match.distance < found[key].distance:
-                found[key] = match
-    return list(found.values())
-
-
-def _record_signals(
-    conn: Connection, row: StoredAttachment, found: list[Match], now: datetime
-) -> None:
-    keys = [f"{DETECTOR}:{row.id}:{m.bank}:{m.content_id}" for m in found]
-    existing = set(
-        conn.execute(select(signals.c.dedupe_key).where(signals.c.dedupe_key.in_(keys))).scalars()
-    )
-    values = []
-    for key, match in zip(keys, found, strict=True):
-        if key in existing:
-            continue
-        category = Category(match.category)
-        how = (
-            f"PDQ distance {match.distance}"
-            if match.signal_type == "pdq"
-            else (f"exact {match.signal_type}")
-        )
-        values.append(
-            {
-                "dedupe_key": key,
-                "detector": DETECTOR,
-                "category": category.value,
-                "severity": SEVERITY[category],
-                "score": 1.0 - match.distance / 64,
-                "explanation": (
-                    f"attachment matches item {match.content_id} of bank {match.bank} ({how})"
-                ),
-                "details": json.dumps(
-                    {
-                        "bank": match.bank,
-                        "content_id": match.content_id,
-                        "signal_type": match.signal_type,
-                        "distance": match.distance,
-                    }
-                ),
-                "community_id": row.community_id,
-                "channel_id": row.channel_id,
-                "message_id": row.message_id,
-                "attachment_id": row.id,
-                "account_id": row.author_id,
-                "created_at": now,
-            }
-        )
-    if values:
-        conn.execute(insert(signals), values)
+register_media_subscriber("hashing", HashingSubscriber)

@@ -26,7 +26,7 @@ from iolaus.signals.watchlist import Watchlist
 
 ADULT_MARKERS = ("🔞", "18+", "+18", "nsfw", "18 plus")
 MAX_QUOTED_TERMS = 5
-# Built once rather than per message (see TextView.weights and Detector.message_features).
+# Built once rather than per message (see TextView.weights and TextEngine.message_features).
 _ZERO_WEIGHTS = dict.fromkeys(LEXICON_KINDS, 0.0)
 _CHANNEL_KINDS = tuple((f"channel_{kind}", kind) for kind in LEXICON_KINDS)
 
@@ -103,7 +103,7 @@ class TextView:
 
 
 @dataclass
-class Detector:
+class TextEngine:
     """Rules, lexicon and watch list, loaded once and applied to any number of texts."""
 
     rules: RuleSet

@@ -13,7 +13,7 @@ from html import escape
 
 from matplotlib.figure import Figure
 
-from iolaus.signals.scan import BANDS, CommunityRisk
+from iolaus.signals.risk import BANDS, CommunityRisk
 from iolaus.terminal import printable
 
 BAND_COLOURS = {"critical": "#b91c1c", "high": "#ea580c", "watch": "#ca8a04", "low": "#64748b"}

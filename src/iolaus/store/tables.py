@@ -9,6 +9,7 @@ fails until the migrations and these tables agree).
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -313,8 +314,12 @@ signals = Table(
     Column("category", String(32), nullable=False),
     Column("severity", Integer, nullable=False),
     Column("score", Float, nullable=False),
+    # What the finding is about (message, channel, community, network) and what fired: a list
+    # of typed references ({"kind": "rule" | "bank" | "community", ...}); see store/signals.py.
+    Column("scope", String(16), nullable=False, server_default="community"),
+    Column("refs", JSON, nullable=False, server_default=text("'[]'")),
     Column("explanation", Text, nullable=False),
-    Column("details", Text),
+    Column("details", JSON(none_as_null=True)),
     Column("community_id", ForeignKey("communities.id", ondelete="CASCADE")),
     Column("channel_id", ForeignKey("channels.id", ondelete="CASCADE")),
     Column("message_id", ForeignKey("messages.id", ondelete="CASCADE")),

@@ -32,8 +32,9 @@ from iolaus.cases.store import (
 from iolaus.legal.appeals import AppealError, decide_appeal
 from iolaus.legal.dsa import StatementError, decision_actions
 from iolaus.model.cases import ActionKind, CaseEvent, CaseStatus, Ground, UserRole
-from iolaus.model.signals import Category
+from iolaus.model.signals import Category, Scope
 from iolaus.store import audit
+from iolaus.store import signals as signal_store
 from iolaus.store.digest import secret_digest
 from iolaus.store.queries import list_communities
 from iolaus.store.tables import (
@@ -157,39 +158,29 @@ class SignalGroup:
 
 
 def _signal_groups(conn: Connection, case: QueueItem) -> list[SignalGroup]:
-    """Signals grouped by what found them: the explanation up to its colon names the rule or
-    the bank (what follows quotes the words, which differ from message to message), so one row
-    per finding reads faster than one row per wording; the first few wordings are kept."""
-    about = []
-    if case.community_id is not None:
-        about.append(signals.c.community_id == case.community_id)
-    if case.account_id is not None:
-        about.append(signals.c.account_id == case.account_id)
-    if not about:
-        return []
-    rows = conn.execute(
-        select(
-            signals.c.category,
-            signals.c.detector,
-            signals.c.explanation,
-            signals.c.severity,
-            signals.c.score,
-        )
-        .where(or_(*about))
-        .order_by(signals.c.severity.desc(), signals.c.id)
-        .limit(SIGNAL_SCAN_LIMIT)
+    """Signals grouped by what found them, read from their typed fields: the bank item, or the
+    rule with the channel or protected persons its wording names. One row per finding reads
+    faster than one row per wording; the explanation's words after its colon (the quoted terms,
+    which differ from message to message) are kept for the first few."""
+    found = signal_store.about(
+        conn,
+        community_id=case.community_id,
+        account_id=case.account_id,
+        limit=SIGNAL_SCAN_LIMIT,
     )
-    groups: dict[tuple[str, str, str], SignalGroup] = {}
-    for row in rows:
-        head, _, words = row.explanation.partition(": ")
-        key = (row.category, row.detector, head)
+    groups: dict[tuple[Any, ...], SignalGroup] = {}
+    for signal in found:
+        channel = signal.targets.channel_id if signal.scope is Scope.CHANNEL else None
+        key = (signal.category, signal.detector, signal.refs, channel, signal.protected)
         group = groups.get(key)
         if group is None:
+            heading = signal.explanation.partition(": ")[0]
             group = groups[key] = SignalGroup(
-                row.category, row.detector, head, row.severity, row.score
+                signal.category.value, signal.detector, heading, signal.severity, signal.score
             )
         group.count += 1
-        group.score = max(group.score, row.score)
+        group.score = max(group.score, signal.score)
+        words = signal.explanation.partition(": ")[2]
         if words and len(group.examples) < SIGNAL_EXAMPLES and words not in group.examples:
             group.examples.append(words)
     ordered = sorted(groups.values(), key=lambda g: (-g.severity, -g.count))
