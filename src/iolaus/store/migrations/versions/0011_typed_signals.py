@@ -1,7 +1,7 @@
 """typed signals: scope and refs columns, details as JSON
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-03 14:30:00.000000
 
 Existing rows get their scope from what they point at and their references from the details
