@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Row, insert, select
 from iolaus.hashing.matcher import Matcher
 from iolaus.hashing.media import MediaError, MediaHashes, hash_file
 from iolaus.hashing.signals import frame_pdqs, signals_of
-from iolaus.model.banks import Match, SignalType
+from iolaus.hashing.types import PDQ, SIGNAL_TYPES
+from iolaus.model.banks import Match
 from iolaus.model.ingest import MediaCounts
 from iolaus.model.signals import SEVERITY, Category
 from iolaus.store.tables import attachment_hashes, attachments, channels, messages, signals
@@ -100,8 +101,8 @@ def hash_channel_media(
 
 def _matches(matcher: Matcher, media: MediaHashes) -> list[Match]:
     found: dict[tuple[str, int], Match] = {}
-    queries = [(kind.value, value) for kind, value in signals_of(media).items()]
-    queries += [(SignalType.PDQ.value, pdq) for pdq in frame_pdqs(media)]
+    queries = [(kind.name, value) for kind, value in signals_of(media).items()]
+    queries += [(PDQ.name, pdq) for pdq in frame_pdqs(media)]
     for signal_type, value in queries:
         for match in matcher.lookup(signal_type, [value], bypass_coinflip=True)[0].positive:
             key = (match.bank, match.content_id)
@@ -120,11 +121,7 @@ def _record_signals(conn: Connection, row: Row[Any], found: list[Match], now: da
         if key in existing:
             continue
         category = Category(match.category)
-        how = (
-            f"PDQ distance {match.distance}"
-            if match.signal_type == "pdq"
-            else (f"exact {match.signal_type}")
-        )
+        how = SIGNAL_TYPES.from_name(match.signal_type).match_text(match.distance)
         values.append(
             {
                 "dedupe_key": key,
