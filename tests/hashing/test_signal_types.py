@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from iolaus.hashing.index import PdqIndex
-from iolaus.hashing.signals import parse_hash
+from iolaus.hashing.media import MediaHashes
+from iolaus.hashing.signals import parse_hash, signals_of
 from iolaus.hashing.types import (
     FILE,
     MD5,
@@ -50,6 +51,16 @@ def test_content_types_decide_what_a_photo_or_a_video_yields() -> None:
     assert SIGNAL_TYPES.for_content(VIDEO) == (VIDEO_MD5, MD5, SHA256)
     assert SIGNAL_TYPES.for_content(FILE) == (MD5, SHA256)
     assert PHOTO.is_a(FILE) and not FILE.is_a(PHOTO) and not PHOTO.is_a(VIDEO)
+
+
+def test_a_file_yields_its_byte_digests_then_its_content_types_hashes() -> None:
+    md5, sha256, pdq = "a" * 32, "b" * 64, "c" * 64
+    photo = MediaHashes("photo", "png", 9, md5, sha256, pdq=pdq, pdq_quality=90)
+    assert list(signals_of(photo).items()) == [(MD5, md5), (SHA256, sha256), (PDQ, pdq)]
+    plain = MediaHashes("photo", "png", 9, md5, sha256, pdq=pdq, pdq_quality=10)
+    assert signals_of(plain) == {MD5: md5, SHA256: sha256} and PDQ.hash_media(plain) is None
+    clip = MediaHashes("video", "mp4", 9, md5, sha256)
+    assert list(signals_of(clip).items()) == [(MD5, md5), (SHA256, sha256), (VIDEO_MD5, md5)]
 
 
 def test_validation_rules_and_messages() -> None:
@@ -114,9 +125,13 @@ def test_registration_refuses_what_would_break_elsewhere() -> None:
         registry.register(type("Bare", (TextSha1Signal,), {"content_types": ()})())
     with pytest.raises(ValueError, match="claim bare hashes of 64"):
         registry.register(type("Long", (TextSha1Signal,), {"bare_length": 64})())
-    registry.register(TextSha1Signal())
+    text = registry.register(TextSha1Signal())
     assert [k.name for k in registry] == ["pdq", "text_sha1"] and len(registry) == 2
-    assert registry.for_content(TEXT)[0].name == "text_sha1"
+    assert text.applies_to(TEXT) and registry.for_content(TEXT) == ()  # only clients send it
+    client_only = registry.register(
+        type("PhotoOnly", (TextSha1Signal,), {"name": "photo_only", "content_types": (PHOTO,)})()
+    )
+    assert client_only.applies_to(PHOTO) and registry.for_content(PHOTO) == (PDQ,)
 
 
 def test_the_toy_type_round_trips_its_example_too() -> None:

@@ -45,6 +45,10 @@ class SignalType(ABC):
     examples: ClassVar[tuple[str, ...]]
     """Valid values in canonical form, for tests and demos (pytx's ``get_examples``)."""
 
+    hashes_media: ClassVar[bool] = False
+    """Iolaus computes this type from a hashed file (:meth:`hash_of`). When False its values
+    come only from clients and exchanges (PhotoDNA, say), and an upload does not list it."""
+
     bare_length: ClassVar[int | None] = None
     """A hash of this many characters given without a type is read as this type (the CLI's
     shorthand: 64 → pdq, 32 → md5). At most one registered type claims each length."""
@@ -93,14 +97,16 @@ class SignalType(ABC):
         return f"exact {self.name}"
 
     def hash_media(self, media: MediaHashes) -> str | None:
-        """This type's value for a hashed file; None when the file is not of its content types
-        or the value cannot be matched on."""
-        return self.hash_of(media) if self.applies_to(content_of(media)) else None
+        """This type's value for a hashed file; None when Iolaus does not compute the type, the
+        file is not of its content types, or the value cannot be matched on."""
+        if not (self.hashes_media and self.applies_to(content_of(media))):
+            return None
+        return self.hash_of(media)
 
     def hash_of(self, media: MediaHashes) -> str | None:
-        """The value for a file of one of this type's content types. By default none: the
-        type's values come only from clients and exchanges."""
-        return None
+        """The value for a file of one of this type's content types (types that declare
+        ``hashes_media`` say how)."""
+        raise NotImplementedError(f"{self.name} declares hashes_media but no hash_of")
 
     def __repr__(self) -> str:
         return f"<signal type {self.name}>"

@@ -15,6 +15,7 @@ class Md5Signal(HexSignal):
     name = "md5"
     content_types = (FILE,)
     examples = ("d41d8cd98f00b204e9800998ecf8427e",)
+    hashes_media = True
     hex_length = 32
     bare_length = 32
 
@@ -26,6 +27,7 @@ class VideoMd5Signal(HexSignal):
     name = "video_md5"
     content_types = (VIDEO,)
     examples = ("d41d8cd98f00b204e9800998ecf8427e",)
+    hashes_media = True
     hex_length = 32
 
     def hash_of(self, media: MediaHashes) -> str | None:

@@ -22,6 +22,7 @@ class PdqSignal(HexSignal):
     name = "pdq"
     content_types = (PHOTO,)
     examples = ("ad9e156853e1b6ef3e7b14214c9cb36be415fa6c0dae8c5592ee3888cec39afb",)
+    hashes_media = True
     hex_length = 64
     bare_length = 64
     index_cls = PdqIndex

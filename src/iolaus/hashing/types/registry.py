@@ -62,8 +62,8 @@ class SignalTypes:
         return len(self._by_name)
 
     def for_content(self, content: ContentType) -> tuple[SignalType, ...]:
-        """The types a file of this content type yields, in registration order."""
-        return tuple(kind for kind in self if kind.applies_to(content))
+        """The types Iolaus computes for a file of this content type, in registration order."""
+        return tuple(kind for kind in self if kind.hashes_media and kind.applies_to(content))
 
     def for_bare(self, text: str) -> SignalType | None:
         """The type a hash written without its type is read as, by its length."""

@@ -11,6 +11,7 @@ class Sha256Signal(HexSignal):
     name = "sha256"
     content_types = (FILE,)
     examples = ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",)
+    hashes_media = True
     hex_length = 64
 
     def hash_of(self, media: MediaHashes) -> str | None:
