@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import Engine
 
 from iolaus.hashing.matcher import Matcher
-from iolaus.model.banks import InvalidBank, InvalidSignal, SignalType, normalise_signal
+from iolaus.hashing.types import SIGNAL_TYPES
+from iolaus.model.banks import InvalidBank, InvalidSignal
 from iolaus.store import banks as store
 
 
@@ -43,15 +44,15 @@ def test_bank_lifecycle_and_validation(engine: Engine) -> None:
 
 
 def test_signals_are_validated() -> None:
-    assert normalise_signal("md5", " ABCDEF0123456789ABCDEF0123456789 ")[1] == (
+    assert SIGNAL_TYPES.from_name("md5").validate(" ABCDEF0123456789ABCDEF0123456789 ") == (
         "abcdef0123456789abcdef0123456789"
     )
     with pytest.raises(InvalidSignal):
-        normalise_signal("pdq", "AB" * 32)  # upper-case PDQ is refused, as in pytx
+        SIGNAL_TYPES.from_name("pdq").validate("AB" * 32)  # upper-case PDQ is refused, as in pytx
     with pytest.raises(InvalidSignal):
-        normalise_signal("pdq", "ab" * 31)
+        SIGNAL_TYPES.from_name("pdq").validate("ab" * 31)
     with pytest.raises(InvalidSignal, match="unknown signal type"):
-        normalise_signal("photodna", "00")
+        SIGNAL_TYPES.from_name("photodna")
 
 
 def test_matcher_applies_thresholds_allowlists_and_deletes(engine: Engine) -> None:
@@ -59,11 +60,11 @@ def test_matcher_applies_thresholds_allowlists_and_deletes(engine: Engine) -> No
     with engine.begin() as conn:
         store.create_bank(conn, "STRICT", category="ncii", pdq_threshold=10)
         store.create_bank(conn, "LOOSE", category="csam")
-        strict_id, _ = store.add_content(conn, "STRICT", {SignalType.PDQ: target})
-        loose_id, created = store.add_content(conn, "LOOSE", {SignalType.PDQ: target})
-        again, created_again = store.add_content(conn, "LOOSE", {SignalType.PDQ: target})
+        strict_id, _ = store.add_content(conn, "STRICT", {"pdq": target})
+        loose_id, created = store.add_content(conn, "LOOSE", {"pdq": target})
+        again, created_again = store.add_content(conn, "LOOSE", {"pdq": target})
         assert created and not created_again and again == loose_id
-        store.add_content(conn, "LOOSE", {SignalType.MD5: "0" * 32})
+        store.add_content(conn, "LOOSE", {"md5": "0" * 32})
     matcher = Matcher(engine, max_staleness=0)
 
     near, far, miss = flip(target, 5), flip(target, 25), random_pdq(2)
@@ -76,7 +77,7 @@ def test_matcher_applies_thresholds_allowlists_and_deletes(engine: Engine) -> No
     # An allow-list bank holding the same image voids the positive matches.
     with engine.begin() as conn:
         store.create_bank(conn, "KNOWN_BENIGN", category="ncii", is_allowlist=True)
-        store.add_content(conn, "KNOWN_BENIGN", {SignalType.PDQ: flip(target, 2, seed=9)})
+        store.add_content(conn, "KNOWN_BENIGN", {"pdq": flip(target, 2, seed=9)})
     allowed = matcher.lookup("pdq", [near], bypass_coinflip=True)[0]
     assert allowed.positive == [] and allowed.allowed_by[0].bank == "KNOWN_BENIGN"
 
@@ -97,11 +98,11 @@ def test_index_survives_a_restart_and_replays_only_new_changes(engine: Engine, t
     with engine.begin() as conn:
         store.create_bank(conn, "B")
         for h in hashes:
-            store.add_content(conn, "B", {SignalType.PDQ: h})
+            store.add_content(conn, "B", {"pdq": h})
     first = Matcher(engine, index_dir=tmp_path / "index", max_staleness=0)
     first.save()
     with engine.begin() as conn:
-        new_id, _ = store.add_content(conn, "B", {SignalType.PDQ: random_pdq(99)})
+        new_id, _ = store.add_content(conn, "B", {"pdq": random_pdq(99)})
         old = store.list_content(conn, "B", limit=1)[0]
         store.delete_content(conn, [old.id])
     second = Matcher(engine, index_dir=tmp_path / "index", max_staleness=0)

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from iolaus.hashing.matcher import Matcher
-from iolaus.model.banks import SignalType
 from iolaus.store import banks as bank_store
 from iolaus.store import victims
 from iolaus.store.tables import audit_log, bank_signals, hash_changes, victim_submissions
@@ -19,8 +18,8 @@ def test_submit_match_withdraw(engine: Engine) -> None:
     mine, theirs = random_pdq(10), random_pdq(11)
     with engine.begin() as conn:
         bank_store.create_bank(conn, "NCII_VICTIMS", category="ncii")
-        receipt = victims.submit(conn, "NCII_VICTIMS", [(SignalType.PDQ, mine)])
-        other = victims.submit(conn, "NCII_VICTIMS", [(SignalType.PDQ, theirs)])
+        receipt = victims.submit(conn, "NCII_VICTIMS", [("pdq", mine)])
+        other = victims.submit(conn, "NCII_VICTIMS", [("pdq", theirs)])
     assert receipt.reference.startswith("V-") and len(receipt.secret) >= 32
     matcher = Matcher(engine)  # default staleness: one second
     assert matcher.lookup("pdq", [flip(mine, 3)])[0].positive[0].category == "ncii"

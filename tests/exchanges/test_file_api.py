@@ -12,7 +12,7 @@ from iolaus.exchanges import file_api
 from iolaus.exchanges.base import ExchangeError, InvalidExchange
 from iolaus.exchanges.file_api import LocalFileAPI
 from iolaus.exchanges.sync import SyncFailed, create_exchange, sync_exchange
-from iolaus.model.banks import SignalType
+from iolaus.hashing.types import VIDEO_MD5
 from iolaus.store import banks as bank_store
 from tests.exchanges.fake_servers import occurrences
 
@@ -36,7 +36,7 @@ def test_lines_with_types_blank_lines_and_unusable_ones(tmp_path: Path) -> None:
     updates = {k: v for d in deltas for k, v in d.updates.items()}
     assert set(updates) == {f"pdq {pdq(1)}", f"video_md5 {md5(2)}", f"md5 {md5(3)}"}
     assert dict(updates[f"video_md5 {md5(2)}"].signals) == {  # type: ignore[union-attr]
-        SignalType.VIDEO_MD5: md5(2)
+        VIDEO_MD5: md5(2)
     }
     assert sum(d.ignored for d in deltas) == 2
     assert all(d.checkpoint is None for d in deltas)

@@ -14,7 +14,7 @@ from iolaus.exchanges.base import ExchangeError, Opinion
 from iolaus.exchanges.ncmec import NCMECAPI, parse_entries
 from iolaus.exchanges.secrets import Vault
 from iolaus.exchanges.sync import SyncFailed, create_exchange, get_exchange, sync_exchange
-from iolaus.model.banks import SignalType
+from iolaus.hashing.types import MD5, PDQ, VIDEO_MD5
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
 from tests.exchanges.fake_servers import (
@@ -96,15 +96,15 @@ def test_fetch_follows_paging_and_retries_a_503(fake: FakeNCMEC) -> None:
     assert set(updates) == {"42-e1", "42-e2", "42-e3", "43-e4", "43-e5"}
     e1 = updates["42-e1"]
     assert e1 is not None
-    assert dict(e1.signals) == {SignalType.MD5: md5(1), SignalType.PDQ: pdq(1)}
+    assert dict(e1.signals) == {MD5: md5(1), PDQ: pdq(1)}
     assert e1.categories == ("A1",)
     assert [(f.opinion, f.source, f.tags) for f in e1.feedback] == [
         (Opinion.POSITIVE, "7", ("md5",)),
         (Opinion.POSITIVE, "8", ("md5",)),
         (Opinion.NEGATIVE, "9", ("pdq", "Not CSAM")),
     ]
-    assert dict(updates["42-e2"].signals) == {SignalType.MD5: md5(2)}  # type: ignore[union-attr]
-    assert dict(updates["42-e3"].signals) == {SignalType.VIDEO_MD5: md5(3)}  # type: ignore[union-attr]
+    assert dict(updates["42-e2"].signals) == {MD5: md5(2)}  # type: ignore[union-attr]
+    assert dict(updates["42-e3"].signals) == {VIDEO_MD5: md5(3)}  # type: ignore[union-attr]
     assert not updates["43-e5"].usable  # type: ignore[union-attr]
 
 

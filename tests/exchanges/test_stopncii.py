@@ -12,7 +12,7 @@ from iolaus.exchanges.base import ExchangeError, InvalidExchange, Opinion
 from iolaus.exchanges.secrets import Vault
 from iolaus.exchanges.stopncii import StopNCIIAPI, parse_records
 from iolaus.exchanges.sync import SyncFailed, create_exchange, get_exchange, sync_exchange
-from iolaus.model.banks import SignalType
+from iolaus.hashing.types import PDQ
 from iolaus.store import banks as bank_store
 from iolaus.store.tables import bank_content
 from tests.exchanges.fake_servers import FakeStopNCII, occurrences
@@ -129,7 +129,7 @@ def test_withdrawal_by_status_or_by_every_case_and_latest_wins() -> None:
     assert parsed[f"pdq {pdq(1)}"].withdrawn
     assert parsed[f"pdq {pdq(2)}"].withdrawn
     assert not parsed[f"pdq {pdq(3)}"].withdrawn
-    assert dict(parsed[f"pdq {pdq(3)}"].signals) == {SignalType.PDQ: pdq(3)}
+    assert dict(parsed[f"pdq {pdq(3)}"].signals) == {PDQ: pdq(3)}
 
 
 def test_a_stale_page_token_restarts_from_the_timestamp(fake: FakeStopNCII) -> None:

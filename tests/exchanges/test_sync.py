@@ -25,7 +25,7 @@ from iolaus.exchanges.sync import (
     set_credentials,
     sync_exchange,
 )
-from iolaus.model.banks import InvalidBank, SignalType
+from iolaus.model.banks import InvalidBank
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
 from iolaus.store.tables import exchanges
@@ -104,7 +104,7 @@ def test_items_shared_with_curators_or_other_exchanges_survive(
     second.write_text(f"pdq {pdq(1)}\n")
     with engine.begin() as conn:
         bank_store.create_bank(conn, "SHARED", category="ncii")
-        manual, _ = bank_store.add_content(conn, "SHARED", {SignalType.PDQ: pdq(2)})
+        manual, _ = bank_store.add_content(conn, "SHARED", {"pdq": pdq(2)})
         create_exchange(conn, "A", "local_file", "SHARED", {"filename": str(first)})
         create_exchange(conn, "B", "local_file", "SHARED", {"filename": str(second)})
     assert sync_exchange(engine, "A").added == 2

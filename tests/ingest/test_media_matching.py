@@ -11,7 +11,6 @@ from sqlalchemy import Engine, select
 from iolaus.demo.dce_writer import attachment_json
 from iolaus.hashing.media import hash_file
 from iolaus.ingest.discord_export import import_exports
-from iolaus.model.banks import SignalType
 from iolaus.store import banks as bank_store
 from iolaus.store.tables import attachment_hashes, signals
 from tests.exports import ALICE, msg, write_export
@@ -38,7 +37,7 @@ def test_local_media_is_hashed_matched_and_recorded(engine: Engine, tmp_path: Pa
     outside = abstract_image(tmp_path.parent / f"{tmp_path.name}-outside.png", seed=1)
     with engine.begin() as conn:
         bank_store.create_bank(conn, "NCII_TEST", category="ncii")
-        bank_store.add_content(conn, "NCII_TEST", {SignalType.PDQ: hash_file(known).pdq or ""})
+        bank_store.add_content(conn, "NCII_TEST", {"pdq": hash_file(known).pdq or ""})
 
     def attach(n: int, url: str) -> dict:
         return attachment_json(str(700 + n), f"IMG_{n}.png", 1000, url)

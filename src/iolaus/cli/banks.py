@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from iolaus.cli.main import app, fail, out, print_json, state
-from iolaus.model.banks import InvalidBank, InvalidSignal, SignalType
+from iolaus.model.banks import InvalidBank, InvalidSignal
 from iolaus.model.signals import Category
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
@@ -57,20 +57,22 @@ def hash_command(
         raise typer.Exit(1)
 
 
-def _queries(items: list[str], max_bytes: int) -> list[tuple[str, dict[SignalType, str]]]:
-    """Each argument as (label, signals): a file is hashed, anything else read as a hash."""
+def _queries(items: list[str], max_bytes: int) -> list[tuple[str, dict[str, str]]]:
+    """Each argument as (label, signals by type name): a file is hashed, anything else read as
+    a hash."""
     from iolaus.hashing.media import MediaError, hash_file
     from iolaus.hashing.signals import parse_hash, signals_of
+    from iolaus.hashing.types import by_name
 
     queries = []
     for item in items:
         path = Path(item)
         try:
             if path.is_file():
-                queries.append((item, signals_of(hash_file(path, max_bytes=max_bytes))))
+                queries.append((item, by_name(signals_of(hash_file(path, max_bytes=max_bytes)))))
             else:
                 kind, value = parse_hash(item)
-                queries.append((item, {kind: value}))
+                queries.append((item, {kind.name: value}))
         except (MediaError, OSError, ValueError) as exc:
             fail(f"{item}: {exc}")
     return queries
@@ -92,8 +94,8 @@ def match_command(
     matcher = Matcher(state.engine())
     only = set(banks.split(",")) if banks else None
     for label, signals in _queries(items, max_bytes):
-        for kind, value in signals.items():
-            result = matcher.lookup(kind.value, [value], banks=only, bypass_coinflip=True)[0]
+        for signal_type, value in signals.items():
+            result = matcher.lookup(signal_type, [value], banks=only, bypass_coinflip=True)[0]
             allowed = [m.bank for m in result.allowed_by]
             for match in result.matches:
                 line = {"query": label, **match.to_json()}
@@ -303,7 +305,7 @@ def bank_import(
     try:
         with state.engine().begin() as conn:
             for kind, value in signals:
-                added += bank_store.add_content(conn, name, {kind: value}, source="import")[1]
+                added += bank_store.add_content(conn, name, {kind.name: value}, source="import")[1]
             audit.record(conn, ACTOR, "bank.import", name, lines=len(signals), added=added)
     except bank_store.NoSuchBank as exc:
         fail(str(exc))
@@ -352,7 +354,7 @@ def victim_submit(
     from iolaus.store import victims
 
     try:
-        signals = [parse_hash(h) for h in hashes]
+        signals = [(kind.name, value) for kind, value in map(parse_hash, hashes)]
         with state.engine().begin() as conn:
             receipt = victims.submit(conn, bank, signals)
     except (bank_store.NoSuchBank, ValueError) as exc:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from iolaus.demo.world import World
 from iolaus.hashing.media import hash_file
 from iolaus.hashing.signals import signals_of
+from iolaus.hashing.types import by_name
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
 
@@ -28,7 +29,7 @@ def seed_demo_bank(engine: Engine, world: World) -> int:
             )
             audit.record(conn, "demo", "bank.create", DEMO_BANK)
         for path in world.bank_media:
-            signals = signals_of(hash_file(path))
+            signals = by_name(signals_of(hash_file(path)))
             added += bank_store.add_content(conn, DEMO_BANK, signals, note="demo known image")[1]
     return added
 

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from iolaus.model.banks import InvalidSignal, SignalType, normalise_signal
+from iolaus.hashing.types import SignalType
+from iolaus.model.banks import InvalidSignal
 
 Checkpoint = dict[str, Any]
 """Opaque to the sync: whatever JSON an API needs to resume where the last delta ended."""
@@ -205,7 +206,7 @@ def to_signal(kind: SignalType, raw: object) -> str | None:
     if not isinstance(raw, str):
         return None
     try:
-        return normalise_signal(kind.value, raw.strip().lower())[1]
+        return kind.validate(raw.strip().lower())
     except InvalidSignal:
         return None
 

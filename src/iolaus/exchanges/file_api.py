@@ -23,7 +23,7 @@ from iolaus.exchanges.base import (
     reject_unknown_keys,
     to_signal,
 )
-from iolaus.model.banks import SignalType
+from iolaus.hashing.types import SIGNAL_TYPES, SignalType
 
 BATCH = 1000  # records per delta: one transaction each, bounded memory
 
@@ -44,9 +44,9 @@ class LocalFileAPI(ExchangeAPI):
         kind = config.get("signal_type")
         if kind is not None:
             try:
-                checked["signal_type"] = SignalType(kind).value
+                checked["signal_type"] = SIGNAL_TYPES.from_name(kind).name
             except ValueError:
-                choices = ", ".join(t.value for t in SignalType)
+                choices = ", ".join(t.name for t in SIGNAL_TYPES)
                 raise InvalidExchange(
                     f"local_file config: unknown signal_type {kind!r} (one of {choices})"
                 ) from None
@@ -69,7 +69,7 @@ class LocalFileAPI(ExchangeAPI):
                         ignored += 1
                     continue
                 signal_type, value = parsed
-                updates[f"{signal_type.value} {value}"] = Record({signal_type: value})
+                updates[f"{signal_type.name} {value}"] = Record({signal_type: value})
                 if len(updates) >= BATCH:
                     yield FetchDelta(updates, None, ignored)
                     updates, ignored = {}, 0
@@ -84,10 +84,10 @@ def _parse(line: str, kind: str | None) -> tuple[SignalType, str] | None:
     if kind is None:
         name, _, text = text.partition(" ")
         try:
-            signal_type = SignalType(name)
+            signal_type = SIGNAL_TYPES.from_name(name)
         except ValueError:
             return None  # a pytx type Iolaus does not hold (raw_text, url…)
     else:
-        signal_type = SignalType(kind)
+        signal_type = SIGNAL_TYPES.from_name(kind)
     value = to_signal(signal_type, text)
     return (signal_type, value) if value is not None else None

@@ -36,7 +36,7 @@ from iolaus.exchanges.base import (
     reject_unknown_keys,
     to_signal,
 )
-from iolaus.model.banks import SignalType
+from iolaus.hashing.types import MD5, PDQ, VIDEO_MD5, SignalType
 
 ENVIRONMENTS = {
     "Industry": "https://report.cybertip.org/hashsharing",
@@ -62,9 +62,9 @@ PAGING_VALID = 11 * 3600  # NCMEC honours a paging link for about 12 hours
 TIMEOUT = 60.0
 
 _SIGNALS = {
-    ("image", "md5"): SignalType.MD5,
-    ("image", "pdq"): SignalType.PDQ,
-    ("video", "md5"): SignalType.VIDEO_MD5,
+    ("image", "md5"): MD5,
+    ("image", "pdq"): PDQ,
+    ("video", "md5"): VIDEO_MD5,
 }
 
 

@@ -35,7 +35,7 @@ from iolaus.exchanges.base import (
     reject_unknown_keys,
     to_signal,
 )
-from iolaus.model.banks import SignalType
+from iolaus.hashing.types import PDQ, VIDEO_MD5, SignalType
 
 BASE_URL = "https://api.stopncii.org/v1"
 PAGE_SIZE = 800
@@ -43,7 +43,7 @@ FIRST_TIMESTAMP = 10  # where pytx starts a first fetch
 TIMEOUT = 60.0
 STALE_TOKEN_STATUSES = frozenset({400, 404, 410})
 
-_SIGNALS = {"ImagePDQ": SignalType.PDQ, "VideoMD5": SignalType.VIDEO_MD5}
+_SIGNALS = {"ImagePDQ": PDQ, "VideoMD5": VIDEO_MD5}
 _GONE = frozenset({"Withdrawn", "Deleted"})
 _OPINIONS = {"Blocked": Opinion.POSITIVE, "NotBlocked": Opinion.NEGATIVE}
 
@@ -144,7 +144,7 @@ def parse_records(records: list[Any] | None) -> tuple[dict[str, Record], int]:
             continue
         stamp = item.get("lastModtimestamp")
         stamp = stamp if isinstance(stamp, int) else 0
-        key = f"{kind.value} {value}"
+        key = f"{kind.name} {value}"
         if key not in latest or latest[key][0] <= stamp:
             latest[key] = (stamp, _record(kind, value, item))
     return {key: record for key, (_, record) in latest.items()}, ignored

@@ -35,6 +35,7 @@ from iolaus.exchanges.base import (
     get_api,
 )
 from iolaus.exchanges.secrets import SecretKeyError, Vault
+from iolaus.hashing.types import by_name
 from iolaus.model.banks import InvalidBank
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
@@ -390,7 +391,7 @@ def _apply(conn: Connection, target: _Target, delta: FetchDelta, report: SyncRep
         new_id, _ = bank_store.add_content(
             conn,
             target.bank,
-            record.signals,
+            by_name(record.signals),
             source=target.source,
             metadata=record.metadata(),
         )
@@ -440,7 +441,7 @@ def _unchanged(conn: Connection, content_id: int, record: Record, *, owned: bool
             )
         )
     }
-    wanted = {kind.value: value for kind, value in record.signals.items()}
+    wanted = by_name(record.signals)
     if current == wanted:
         return True
     return wanted.items() <= current.items() and not owned

@@ -5,20 +5,18 @@ from __future__ import annotations
 import re
 
 from iolaus.hashing.media import MediaHashes
-from iolaus.model.banks import SignalType, normalise_signal
+from iolaus.hashing.types import FILE, SIGNAL_TYPES, SignalType
 
 _TYPED = re.compile(r"^(?P<type>[a-z_0-9]+)[:=\s](?P<value>\S+)$")
 
 
 def signals_of(media: MediaHashes) -> dict[SignalType, str]:
-    """Bank signals of one file: PDQ for a photo whose quality allows matching, the video's
-    MD5 as pytx's ``video_md5``, and MD5/SHA-256 of the bytes (NCMEC shares both)."""
-    found: dict[SignalType, str] = {SignalType.MD5: media.md5, SignalType.SHA256: media.sha256}
-    if media.kind == "photo" and media.pdq and media.pdq_usable:
-        found[SignalType.PDQ] = media.pdq
-    if media.kind == "video":
-        found[SignalType.VIDEO_MD5] = media.md5
-    return found
+    """Bank signals of one file: every registered type's value for it (PDQ only for a photo
+    whose quality allows matching, the video's MD5 as pytx's ``video_md5``), the hashes of the
+    file's bytes first and then those of its content type, the order they are stored in."""
+    ordered = sorted(SIGNAL_TYPES, key=lambda kind: not kind.applies_to(FILE))
+    found = {kind: kind.hash_media(media) for kind in ordered}
+    return {kind: value for kind, value in found.items() if value}
 
 
 def frame_pdqs(media: MediaHashes) -> list[str]:
@@ -27,14 +25,18 @@ def frame_pdqs(media: MediaHashes) -> list[str]:
 
 
 def parse_hash(text: str, default_type: str | None = None) -> tuple[SignalType, str]:
-    """Read ``pdq:<hex>``, ``md5 <hex>``, or a bare hash whose type is given or implied by length
-    (64 hex → PDQ, 32 hex → MD5)."""
+    """Read ``pdq:<hex>``, ``md5 <hex>``, or a bare hash whose type is given or implied by its
+    length (a type's ``bare_length``: 64 hex → PDQ, 32 hex → MD5). A bare hash is lower-cased
+    first; a typed one is validated as written (strict PDQ refuses upper case)."""
     match = _TYPED.match(text.strip())
     if match:
-        return normalise_signal(match["type"], match["value"])
+        kind = SIGNAL_TYPES.from_name(match["type"])
+        return kind, kind.validate(match["value"])
     if default_type:
-        return normalise_signal(default_type, text)
-    guess = {64: "pdq", 32: "md5"}.get(len(text.strip()))
+        kind = SIGNAL_TYPES.from_name(default_type)
+        return kind, kind.validate(text)
+    bare = text.strip()
+    guess = SIGNAL_TYPES.for_bare(bare)
     if guess is None:
         raise ValueError(f"cannot tell the hash type of {text[:80]!r}: write TYPE:HASH")
-    return normalise_signal(guess, text.strip().lower() if guess == "pdq" else text)
+    return guess, guess.validate(bare.lower())

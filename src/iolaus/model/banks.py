@@ -1,7 +1,7 @@
 """Hash banks: named lists of hashes of known abusive media, as HMA and pytx model them.
 
-Signal type names are python-threatexchange's (``pdq``, ``video_md5``) plus ``md5`` and ``sha256``
-of the raw file bytes, which NCMEC shares and pytx drops.
+A bank item's signals are keyed by signal type name (``pdq``, ``md5``…); what each type is and
+does lives in :mod:`iolaus.hashing.types`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from iolaus.model.signals import Category
@@ -19,39 +18,8 @@ PDQ_MAX_THRESHOLD = 31  # exact matching is guaranteed up to this distance (PDQ'
 NOTE_MAX = 255
 
 
-class SignalType(StrEnum):
-    PDQ = "pdq"
-    VIDEO_MD5 = "video_md5"
-    MD5 = "md5"
-    SHA256 = "sha256"
-
-
-_HEX_LENGTH = {
-    SignalType.PDQ: 64,
-    SignalType.VIDEO_MD5: 32,
-    SignalType.MD5: 32,
-    SignalType.SHA256: 64,
-}
-_HEX = re.compile(r"^[0-9a-f]+$")
-
-
 class InvalidSignal(ValueError):
     """A hash string that is not of its signal type's form."""
-
-
-def normalise_signal(signal_type: str, value: str) -> tuple[SignalType, str]:
-    """Validate a hash string for its type; returns the canonical (lower-case) form.
-
-    PDQ is strict, as in pytx (64 lower-case hex); the MD5 family is trimmed and lower-cased.
-    """
-    try:
-        kind = SignalType(signal_type)
-    except ValueError:
-        raise InvalidSignal(f"unknown signal type {signal_type!r}") from None
-    text = value if kind is SignalType.PDQ else value.strip().lower()
-    if len(text) != _HEX_LENGTH[kind] or not _HEX.match(text):
-        raise InvalidSignal(f"invalid {kind.value} hash: expected {_HEX_LENGTH[kind]} hex digits")
-    return kind, text
 
 
 class InvalidBank(ValueError):

@@ -22,7 +22,6 @@ from iolaus.model.banks import (
     Bank,
     BankContent,
     InvalidBank,
-    SignalType,
     check_bank_name,
 )
 from iolaus.model.signals import Category
@@ -217,7 +216,7 @@ def find_content(conn: Connection, bank_id: int, signal_type: str, value: str) -
 def add_content(
     conn: Connection,
     bank_name: str,
-    signals: Mapping[SignalType, str],
+    signals: Mapping[str, str],
     *,
     note: str | None = None,
     content_ref: str | None = None,
@@ -228,7 +227,8 @@ def add_content(
     submission_id: int | None = None,
     disable_until_ts: int = 1,
 ) -> tuple[int, bool]:
-    """Add one item; returns (content id, created). Signals must be normalised already.
+    """Add one item; returns (content id, created). ``signals`` maps signal type names to
+    values already validated by their type (``iolaus.hashing.types``): the store keeps names.
 
     An item whose hashes are already all in the bank is not added twice.
     """
@@ -237,7 +237,7 @@ def add_content(
     if note is not None and len(note) > NOTE_MAX:
         raise ValueError(f"note longer than {NOTE_MAX} characters")
     bank = require_bank(conn, bank_name)
-    existing = {find_content(conn, bank.id, t.value, v) for t, v in signals.items()}
+    existing = {find_content(conn, bank.id, t, v) for t, v in signals.items()}
     if len(existing) == 1 and None not in existing and submission_id is None:
         return int(existing.pop()), False  # type: ignore[arg-type]
     content_id = conn.execute(
@@ -258,12 +258,9 @@ def add_content(
     ).scalar_one()
     conn.execute(
         insert(bank_signals),
-        [
-            {"content_id": content_id, "signal_type": t.value, "value": v}
-            for t, v in signals.items()
-        ],
+        [{"content_id": content_id, "signal_type": t, "value": v} for t, v in signals.items()],
     )
-    _log(conn, ((t.value, content_id) for t in signals), "add")
+    _log(conn, ((t, content_id) for t in signals), "add")
     return int(content_id), True
 
 

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from iolaus.model.banks import SignalType
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
 from iolaus.store.digest import secret_digest
@@ -37,8 +36,9 @@ class Receipt:
     hashes: int
 
 
-def submit(conn: Connection, bank_name: str, signals: Sequence[tuple[SignalType, str]]) -> Receipt:
-    """Store a victim's hashes (already validated) in ``bank_name``; returns the receipt."""
+def submit(conn: Connection, bank_name: str, signals: Sequence[tuple[str, str]]) -> Receipt:
+    """Store a victim's (signal type name, hash) pairs, already validated, in ``bank_name``;
+    returns the receipt."""
     if not signals:
         raise ValueError("a submission needs at least one hash")
     bank_store.require_bank(conn, bank_name)

@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from iolaus.model.banks import InvalidSignal, normalise_signal
+from iolaus.hashing.types import SignalType
+from iolaus.model.banks import InvalidSignal
 from iolaus.web.auth import match_access
 from iolaus.web.hma_compat import matches_by_bank, signal_type_of
 from iolaus.web.settings import Svc
@@ -31,11 +32,11 @@ class BatchLookup(BaseModel):
     bypass_coinflip: bool = False
 
 
-def normalised(signal_type: str, signals: list[str]) -> list[str]:
+def normalised(kind: SignalType, signals: list[str]) -> list[str]:
     values = []
     for index, signal in enumerate(signals):
         try:
-            values.append(normalise_signal(signal_type, signal)[1])
+            values.append(kind.validate(signal))
         except InvalidSignal as exc:
             raise HTTPException(400, f"invalid signal at index {index}: {exc}") from None
     return values
@@ -44,9 +45,9 @@ def normalised(signal_type: str, signals: list[str]) -> list[str]:
 @router.post("/lookup/batch", summary="Matching banks for up to 10,000 hashes of one type")
 def lookup_batch(body: BatchLookup, svc: Svc) -> dict[str, list[dict[str, Any]]]:
     kind = signal_type_of(body.signal_type)
-    values = normalised(kind.value, body.signals)
+    values = normalised(kind, body.signals)
     results = svc.matcher.lookup(
-        kind.value,
+        kind.name,
         values,
         banks=set(body.banks) if body.banks is not None else None,
         seed=body.seed,

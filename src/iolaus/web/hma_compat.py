@@ -25,21 +25,12 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from iolaus.hashing.matcher import LookupResult
-from iolaus.hashing.pdq import pdq_distance
-from iolaus.model.banks import (
-    NOTE_MAX,
-    PDQ_MAX_THRESHOLD,
-    Bank,
-    BankContent,
-    InvalidBank,
-    InvalidSignal,
-    SignalType,
-    normalise_signal,
-)
+from iolaus.hashing.types import MEDIA_CONTENT, SIGNAL_TYPES, SignalType, by_name
+from iolaus.model.banks import NOTE_MAX, Bank, BankContent, InvalidBank, InvalidSignal
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
 from iolaus.web.auth import CurateToken, curate_access, hash_access, match_access
-from iolaus.web.media import SIGNAL_TYPES, has_files, hash_url, uploaded
+from iolaus.web.media import has_files, hash_url, uploaded
 from iolaus.web.settings import Services, Svc
 
 FIVE_YEARS = 5 * 365 * 24 * 3600
@@ -51,7 +42,7 @@ UPLOAD_BODY = {
                     "type": "object",
                     "description": "Exactly one file; its field name is its content type.",
                     "properties": {
-                        name: {"type": "string", "format": "binary"} for name in SIGNAL_TYPES
+                        name: {"type": "string", "format": "binary"} for name in MEDIA_CONTENT
                     },
                 }
             }
@@ -90,14 +81,14 @@ def flag(value: str) -> bool:
 
 def signal_type_of(name: str) -> SignalType:
     try:
-        return SignalType(name)
+        return SIGNAL_TYPES.from_name(name)
     except ValueError:
         raise HTTPException(400, f"No such SignalType '{_short(name)}'") from None
 
 
 def valid_signal(kind: SignalType, value: str) -> str:
     try:
-        return normalise_signal(kind.value, value)[1]
+        return kind.validate(value)
     except InvalidSignal as exc:
         raise HTTPException(400, f"invalid signal: {exc}") from None
 
@@ -109,17 +100,12 @@ def bank_names(banks: str | None) -> set[str] | None:
 # -- matching -----------------------------------------------------------------------------------
 
 
-def distance_text(kind: SignalType, distance: int) -> str:
-    """Lookup distances as HMA prints them: the number, or "-" for exact-match types."""
-    return str(distance) if kind is SignalType.PDQ else "-"
-
-
 def matches_by_bank(result: LookupResult, kind: SignalType) -> dict[str, list[dict[str, Any]]]:
     """HMA's lookup map: bank name → matches; banks without a match are absent."""
     found: dict[str, list[dict[str, Any]]] = {}
     for match in result.positive:
         found.setdefault(match.bank, []).append(
-            {"bank_content_id": match.content_id, "distance": distance_text(kind, match.distance)}
+            {"bank_content_id": match.content_id, "distance": kind.distance_text(match.distance)}
         )
     return found
 
@@ -134,7 +120,7 @@ def lookup_signal(
     bypass_coinflip: bool,
 ) -> dict[str, list[dict[str, Any]]]:
     result = svc.matcher.lookup(
-        kind.value,
+        kind.name,
         [valid_signal(kind, value)],
         banks=banks,
         seed=seed,
@@ -148,7 +134,7 @@ def lookup_hashes(
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Lookups for a hashed file, keyed by signal type; an unusable ("") hash matches nothing."""
     return {
-        name: lookup_signal(svc, SignalType(name), value, **options) if value else {}
+        name: lookup_signal(svc, SIGNAL_TYPES.from_name(name), value, **options) if value else {}
         for name, value in hashes.items()
     }
 
@@ -159,7 +145,7 @@ def raw_matches(
     """(content id, distance) at the index radius, ignoring enable state and bank ratios.
 
     Hits are checked against the store, so an item deleted a moment ago is never returned."""
-    hits = svc.matcher.raw_lookup(kind.value, [valid_signal(kind, value)])[0]
+    hits = svc.matcher.raw_lookup(kind.name, [valid_signal(kind, value)])[0]
     with svc.engine.connect() as conn:
         info = bank_store.content_banks(conn, [cid for cid, _ in hits])
     return sorted(
@@ -172,17 +158,15 @@ def raw_matches(
 def compare_pair(kind: SignalType, pair: Any) -> list[Any]:
     """``[match, similarity]`` for two hashes of one type, as pytx's compare_hash gives it."""
     if not isinstance(pair, list):
-        raise HTTPException(400, f"Comparison hashes for {kind.value} was not a list")
+        raise HTTPException(400, f"Comparison hashes for {kind.name} was not a list")
     if len(pair) != 2:
         raise HTTPException(400, "Comparison hash list length must be exactly 2")
     try:
-        left, right = (normalise_signal(kind.value, str(h))[1] for h in pair)
+        left, right = (kind.validate(str(h)) for h in pair)
     except InvalidSignal as exc:
-        raise HTTPException(400, f"Invalid {kind.value} hash: {exc}") from None
-    if kind is SignalType.PDQ:
-        distance = pdq_distance(left, right)
-        return [distance <= PDQ_MAX_THRESHOLD, {"distance": distance}]
-    return [left == right, {}]
+        raise HTTPException(400, f"Invalid {kind.name} hash: {exc}") from None
+    match, distance = kind.compare(left, right)
+    return [match, kind.distance_detail(distance)]
 
 
 # -- hashing routes -----------------------------------------------------------------------------
@@ -217,7 +201,7 @@ def raw_lookup(
     if flag(include_distance):
         return {
             "matches": [
-                {"bank_content_id": cid, "distance": distance_text(kind, d)} for cid, d in hits
+                {"bank_content_id": cid, "distance": kind.distance_text(d)} for cid, d in hits
             ]
         }
     return {"matches": [cid for cid, _ in hits]}
@@ -431,7 +415,7 @@ def store_signals(
             content_id, created = bank_store.add_content(
                 conn,
                 bank,
-                signals,
+                by_name(signals),
                 note=note,
                 content_ref=metadata.get("content_id"),
                 content_uri=metadata.get("content_uri"),
@@ -445,14 +429,14 @@ def store_signals(
                 bank,
                 content_id=content_id,
                 created=created,
-                signal_types=sorted(k.value for k in signals),
+                signal_types=sorted(k.name for k in signals),
             )
     except bank_store.NoSuchBank:
         raise HTTPException(404, f"bank '{_short(bank)}' not found") from None
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     svc.matcher.refresh()
-    return {"id": content_id, "signals": {k.value: v for k, v in signals.items()}}
+    return {"id": content_id, "signals": by_name(signals)}
 
 
 def content_fields(fields: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -461,7 +445,7 @@ def content_fields(fields: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
 
 def usable_signals(hashes: dict[str, str]) -> dict[SignalType, str]:
-    signals = {SignalType(name): value for name, value in hashes.items() if value}
+    signals = {SIGNAL_TYPES.from_name(name): value for name, value in hashes.items() if value}
     if not signals:
         raise HTTPException(400, "No usable signal: the photo is too plain to hash")
     return signals
@@ -529,13 +513,13 @@ def signal_add(
     signals: dict[SignalType, str] = {}
     for key, value in values.items():
         try:
-            kind = SignalType(key)
+            kind = SIGNAL_TYPES.from_name(key)
         except ValueError:
             raise HTTPException(400, f"No such signal type {_short(key)}") from None
         try:
-            signals[kind] = normalise_signal(kind.value, str(value))[1]
+            signals[kind] = kind.validate(str(value))
         except InvalidSignal as exc:
-            raise HTTPException(400, f"Invalid {kind.value} signal: {exc}") from None
+            raise HTTPException(400, f"Invalid {kind.name} signal: {exc}") from None
     return store_signals(svc, name, signals, actor=token.actor, note=note)
 
 
@@ -648,12 +632,12 @@ def content_delete(name: str, content_id: int, svc: Svc, token: CurateToken) -> 
 
 @curation.get("/signal_type", summary="Signal types this server hashes and matches")
 def signal_types() -> list[dict[str, Any]]:
-    return [{"name": kind.value, "enabled_ratio": 1.0} for kind in SignalType]
+    return [{"name": kind.name, "enabled_ratio": 1.0} for kind in SIGNAL_TYPES]
 
 
 @curation.get("/content_type", summary="Content types this server hashes")
 def content_types() -> list[dict[str, Any]]:
-    return [{"name": name, "enabled": True} for name in SIGNAL_TYPES]
+    return [{"name": name, "enabled": True} for name in MEDIA_CONTENT]
 
 
 routers = (hashing, matching, curation)

@@ -3,8 +3,8 @@
 The bytes go to a temporary file only because the decoders read files; it is deleted as soon
 as the hashes are computed (raw media is never kept). HMA's conventions apply: an upload is
 ``multipart/form-data`` with exactly one file whose *field name* is the content type
-(``photo=@x.jpg``), and the signal types computed are every enabled type of that content type,
-or the ``types`` the client asks for.
+(``photo=@x.jpg``), and the signal types computed are every registered type that applies to that
+content type (``iolaus.hashing.types``), or the ``types`` the client asks for.
 """
 
 from __future__ import annotations
@@ -23,20 +23,14 @@ from starlette.datastructures import UploadFile
 
 from iolaus.config import Settings
 from iolaus.hashing.media import MediaError, hash_file
-from iolaus.model.banks import SignalType
+from iolaus.hashing.types import MEDIA_CONTENT, SIGNAL_TYPES, SignalType
 from iolaus.web.fetch import TOO_LARGE, fetch_to_tempfile
-
-SIGNAL_TYPES: dict[str, tuple[SignalType, ...]] = {
-    "photo": (SignalType.PDQ, SignalType.MD5, SignalType.SHA256),
-    "video": (SignalType.VIDEO_MD5, SignalType.MD5, SignalType.SHA256),
-}
-"""Signal types computed per content type, HMA's default first."""
 
 _MAX_FORM_FILES = 4  # enough to report "only one file" ourselves; more is refused by the parser
 
 
 def content_type_of(name: str) -> str:
-    if name not in SIGNAL_TYPES:
+    if name not in MEDIA_CONTENT:
         raise HTTPException(400, f"no such content_type: '{name[:40]}'")
     return name
 
@@ -57,14 +51,14 @@ def content_type_from_header(header: str) -> str:
 
 def selected_types(content_type: str, types: str | None) -> tuple[SignalType, ...]:
     """The signal types to compute: all of the content type's, or the comma list ``types``."""
-    available = SIGNAL_TYPES[content_type]
+    available = SIGNAL_TYPES.for_content(MEDIA_CONTENT[content_type])
     if types is None:
         return available
     chosen: list[SignalType] = []
     for name in (t.strip() for t in types.split(",")):
         if not name:
             continue
-        match = next((s for s in available if s.value == name), None)
+        match = next((s for s in available if s.name == name), None)
         if match is None:
             raise HTTPException(400, f"signal type '{name[:40]}' doesn't exist or is disabled")
         chosen.append(match)
@@ -83,13 +77,7 @@ def hash_path(
         raise HTTPException(400, f"cannot hash the {content_type}: {exc}") from None
     if media.kind != content_type:
         raise HTTPException(400, f"the file is a {media.kind}, not a {content_type}")
-    values = {
-        SignalType.PDQ: (media.pdq or "") if media.pdq_usable else "",
-        SignalType.VIDEO_MD5: media.md5,
-        SignalType.MD5: media.md5,
-        SignalType.SHA256: media.sha256,
-    }
-    return {kind.value: values[kind] for kind in types}
+    return {kind.name: kind.hash_media(media) or "" for kind in types}
 
 
 def hash_url(

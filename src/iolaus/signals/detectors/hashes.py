@@ -17,7 +17,8 @@ from sqlalchemy import select
 from iolaus.hashing.matcher import Matcher
 from iolaus.hashing.media import MediaHashes
 from iolaus.hashing.signals import frame_pdqs, signals_of
-from iolaus.model.banks import Match, SignalType
+from iolaus.hashing.types import PDQ
+from iolaus.model.banks import Match
 from iolaus.model.signals import SEVERITY, BankRef, Category, Scope, Signal, Targets
 from iolaus.signals.detectors.base import CommunityScan, Detector, DetectorSetup
 from iolaus.store.tables import attachment_hashes, attachments, channels, messages
@@ -46,6 +47,7 @@ class HashMatchDetector(Detector):
             select(
                 attachment_hashes.c.attachment_id,
                 attachment_hashes.c.pdq,
+                attachment_hashes.c.pdq_quality,
                 attachment_hashes.c.md5,
                 attachment_hashes.c.sha256,
                 attachment_hashes.c.video_frames,
@@ -74,19 +76,23 @@ class HashMatchDetector(Detector):
 
 def media_queries(media: MediaHashes) -> list[Query]:
     """What a freshly hashed file is looked up by: its bank signals and its frames' PDQs."""
-    queries = [(kind.value, value) for kind, value in signals_of(media).items()]
-    return queries + [(SignalType.PDQ.value, pdq) for pdq in frame_pdqs(media)]
+    queries = [(kind.name, value) for kind, value in signals_of(media).items()]
+    return queries + [(PDQ.name, pdq) for pdq in frame_pdqs(media)]
 
 
 def _stored_queries(row: Any) -> list[Query]:
-    """What a stored hash row is looked up by (the same signals as :func:`media_queries`, but
-    frame hashes, which are not stored). A PDQ is stored only when usable; a video has frames."""
-    queries = [(SignalType.MD5.value, row.md5), (SignalType.SHA256.value, row.sha256)]
-    if row.pdq:
-        queries.append((SignalType.PDQ.value, row.pdq))
-    if row.video_frames:
-        queries.append((SignalType.VIDEO_MD5.value, row.md5))
-    return queries
+    """What a stored hash row is looked up by: the row read back as its file's hashes, so the
+    signal types decide as for a fresh file (frame hashes aside: they are not stored)."""
+    media = MediaHashes(
+        kind="video" if row.video_frames else "photo",
+        format="",
+        size=0,
+        md5=row.md5,
+        sha256=row.sha256,
+        pdq=row.pdq,
+        pdq_quality=row.pdq_quality,
+    )
+    return [(kind.name, value) for kind, value in signals_of(media).items()]
 
 
 def match(matcher: Matcher, items: Sequence[Sequence[Query]]) -> list[list[Match]]:
