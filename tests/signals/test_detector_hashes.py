@@ -41,7 +41,7 @@ def test_detection_matches_media_banked_after_the_import(engine: Engine, tmp_pat
     with engine.begin() as conn:
         bank_store.create_bank(conn, "NCII_LATER", category="ncii")
         content_id, _ = bank_store.add_content(
-            conn, "NCII_LATER", {PDQ: hash_file(known).pdq or ""}
+            conn, "NCII_LATER", {PDQ.name: hash_file(known).pdq or ""}
         )
 
     (risk,) = scan_communities(engine)
@@ -57,7 +57,7 @@ def test_a_match_stays_evidence_after_its_item_is_withdrawn(engine: Engine, tmp_
     known = _import_with_media(engine, tmp_path)
     with engine.begin() as conn:
         bank_store.create_bank(conn, "NCII_TEST", category="ncii")
-        content_id, _ = bank_store.add_content(conn, "NCII_TEST", {PDQ: hash_file(known).pdq or ""})
+        content_id, _ = bank_store.add_content(conn, "NCII_TEST", {PDQ.name: hash_file(known).pdq or ""})
     (before,) = scan_communities(engine)
     with engine.begin() as conn:
         bank_store.delete_content(conn, [content_id])
@@ -75,9 +75,9 @@ def test_one_batched_lookup_finds_what_lookups_one_by_one_find(
     with engine.begin() as conn:
         bank_store.create_bank(conn, "A", category="ncii")
         bank_store.create_bank(conn, "B", category="csam")
-        bank_store.add_content(conn, "A", {PDQ: media[0].pdq or ""})
-        bank_store.add_content(conn, "A", {MD5: media[2].md5})
-        bank_store.add_content(conn, "B", {SHA256: media[2].sha256})
+        bank_store.add_content(conn, "A", {PDQ.name: media[0].pdq or ""})
+        bank_store.add_content(conn, "A", {MD5.name: media[2].md5})
+        bank_store.add_content(conn, "B", {SHA256.name: media[2].sha256})
     matcher = Matcher(engine, max_staleness=0)
     items = [media_queries(m) for m in media]
     batched = match(matcher, items)
