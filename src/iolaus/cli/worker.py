@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Annotated
 
 import typer
 
+from iolaus.actions import transports
+from iolaus.actions.delivery import Transport, TransportConfigError
 from iolaus.actions.dispatcher import dispatch_once
-from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints_from_env
+from iolaus.actions.webhooks import URL_ENV
 from iolaus.cases.triage import escalate_due
 from iolaus.cli.main import app, fail, out, state
 
@@ -32,11 +34,12 @@ def worker_command(
     """
     engine = state.engine()
     with ExitStack() as stack:
-        sender: WebhookSender | None = None
+        sender: Transport | None = None
         if os.environ.get(URL_ENV, "").strip():
             try:
-                sender = stack.enter_context(WebhookSender(endpoints_from_env()))
-            except WebhookConfigError as exc:
+                transport = transports.create(transports.DEFAULT_TRANSPORT, os.environ)
+                sender = stack.enter_context(closing(transport))
+            except TransportConfigError as exc:
                 fail(str(exc))
         else:
             out.print(f"no {URL_ENV}: escalating only; actions wait in the outbox", highlight=False)
