@@ -169,6 +169,7 @@ def record_decision(
     if claimed != 1:
         raise DecisionError(f"case {case_id} was decided or released meanwhile")
 
+    assert case is not None  # _check refused a missing case
     chosen = action_payloads(conn, case, actions)
     decision_id = int(
         conn.execute(

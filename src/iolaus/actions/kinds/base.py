@@ -56,10 +56,19 @@ class Restriction:
 
 
 class ActionHandler(Protocol):
-    """What the seam asks of each kind of action."""
+    """What the seam asks of each kind of action (``kind`` and ``restriction`` are plain class
+    attributes in the kinds themselves)."""
 
-    kind: str
-    restriction: Restriction | None
+    @property
+    def kind(self) -> str:
+        """The name stored in decisions and the outbox, delivered, and posted by the console."""
+        ...
+
+    @property
+    def restriction(self) -> Restriction | None:
+        """What a statement of reasons says the action restricts; ``None``: nothing it owes
+        one for (evidence preserved, a report filed)."""
+        ...
 
     def targets(self, conn: Connection, evidence: CaseEvidence) -> dict[str, Any]:
         """The payload the case's evidence gives this action; raises ``InvalidAction`` when it

@@ -266,10 +266,10 @@ def create_statements(
             account_ids |= _named_accounts(actions, case)
         elif case.account_id is not None:
             account_ids.add(case.account_id)
-    affected = conn.execute(
-        select(accounts).where(accounts.c.id.in_(account_ids)).order_by(accounts.c.id)
-    ).all()
-    other_names = []
+    affected: list[Row[Any] | None] = list(
+        conn.execute(select(accounts).where(accounts.c.id.in_(account_ids)).order_by(accounts.c.id))
+    )
+    other_names: list[str] = []
     if case.community_id is not None:
         other_names += (
             conn.execute(select(communities.c.name).where(communities.c.id == case.community_id))
