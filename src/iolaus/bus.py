@@ -15,6 +15,7 @@ the entry point (CLI, web app, worker, a test).
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -25,13 +26,23 @@ Subscriber = Callable[[Connection, E], Mapping[str, Any] | None]
 
 BUILTINS = "iolaus.subscribers"
 _builtins_loaded = False
+_loading = threading.RLock()
 
 
 def _load_builtins() -> None:
+    """Import ``BUILTINS`` once. The lock keeps a second thread (a web worker deciding a case
+    at start-up) from publishing before the built-ins are subscribed; it is re-entrant and the
+    flag is set first, so the module's own ``subscribe`` calls pass straight through."""
     global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True  # first, so that the module's own subscribe calls pass through
-        importlib.import_module(BUILTINS)
+    with _loading:
+        if _builtins_loaded:
+            return
+        _builtins_loaded = True
+        try:
+            importlib.import_module(BUILTINS)
+        except BaseException:
+            _builtins_loaded = False
+            raise
 
 
 class Topic(Generic[E]):

@@ -20,8 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from iolaus.actions.kinds import CaseEvidence, InvalidAction, derive, handler_for
-from iolaus.actions.kinds.base import MAX_TARGETS
+from iolaus.actions.kinds import MAX_TARGETS, CaseEvidence, InvalidAction, derive, handler_for
 from iolaus.cases.events import DecisionRecorded, decision_recorded
 from iolaus.cases.store import mark_decided
 from iolaus.model.cases import CaseStatus, Ground, UserRole

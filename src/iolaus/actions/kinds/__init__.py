@@ -18,6 +18,7 @@ from iolaus.actions.kinds.add_to_bank import AddToBank
 from iolaus.actions.kinds.ban_accounts import BanAccounts
 from iolaus.actions.kinds.ban_community import BanCommunity
 from iolaus.actions.kinds.base import (
+    MAX_TARGETS,
     ActionHandler,
     CaseEvidence,
     InvalidAction,
@@ -29,6 +30,7 @@ from iolaus.actions.kinds.report_ncmec import ReportNcmec
 from iolaus.actions.kinds.watch_successors import WatchSuccessors
 
 __all__ = [
+    "MAX_TARGETS",
     "ActionHandler",
     "CaseEvidence",
     "InvalidAction",

@@ -135,7 +135,7 @@ REDRESS = (
 )
 
 
-def measures() -> tuple[str, ...]:
+def _measures() -> tuple[str, ...]:
     """The sentence of every registered action kind that restricts something, in order."""
     return tuple(h.restriction.measure for h in handlers() if h.restriction is not None)
 
@@ -143,7 +143,7 @@ def measures() -> tuple[str, ...]:
 def template_words() -> frozenset[str]:
     """Every word the templates can put in a statement (the measures of the kinds registered
     now included): a name made only of these cannot have come from the user's data."""
-    return _words(measures())
+    return _words(_measures())
 
 
 @cache
