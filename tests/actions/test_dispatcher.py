@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 import iolaus.cli.actions  # noqa: F401  (registers `iolaus actions` until the lead wires it in)
 from iolaus.actions import outbox
+from iolaus.actions.delivery import Outcome, Verdict
 from iolaus.actions.dispatcher import DispatchReport, dispatch_once, run
-from iolaus.actions.handlers import enqueue_actions
+from iolaus.actions.enqueue import enqueue_actions
 from iolaus.actions.outbox import Claimed
-from iolaus.actions.webhooks import Endpoint, Outcome, Verdict, WebhookSender
+from iolaus.actions.webhooks import Endpoint, WebhookSender
 from iolaus.cli.main import app
-from iolaus.model.cases import ActionKind
 from iolaus.store import audit
 from iolaus.store.engine import open_engine
 from iolaus.store.migrate import ensure_schema
@@ -42,7 +42,7 @@ def ban(engine: Engine) -> tuple[int, int]:
     with engine.begin() as conn:
         community, decision = seed(conn)
         (action,) = enqueue_actions(
-            conn, decision, [(ActionKind.BAN_COMMUNITY, {"community_id": community})], NOW
+            conn, decision, [("ban_community", {"community_id": community})], NOW
         )
     return community, action
 

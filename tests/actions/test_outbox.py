@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from iolaus.actions import outbox
-from iolaus.actions.handlers import InvalidAction, enqueue_actions, handler_for
+from iolaus.actions.enqueue import enqueue_actions
+from iolaus.actions.kinds import InvalidAction, handler_for, kind_names
 from iolaus.actions.outbox import OutboxStatus
-from iolaus.model.cases import ActionKind
 from iolaus.store import audit
 from iolaus.store.tables import audit_log, cases, communities, decisions, platforms
 from iolaus.store.tables import outbox as outbox_table
@@ -68,11 +68,9 @@ def test_enqueue_twice_inserts_once(engine: Engine) -> None:
     with engine.begin() as conn:
         _, decision = seed(conn)
         payload = {"message_ids": ["1", "2"]}
-        first = outbox.enqueue(conn, decision, ActionKind.REMOVE_CONTENT, payload, NOW)
-        again = outbox.enqueue(conn, decision, ActionKind.REMOVE_CONTENT, dict(payload), NOW)
-        other = outbox.enqueue(
-            conn, decision, ActionKind.REMOVE_CONTENT, {"message_ids": ["3"]}, NOW
-        )
+        first = outbox.enqueue(conn, decision, "remove_content", payload, NOW)
+        again = outbox.enqueue(conn, decision, "remove_content", dict(payload), NOW)
+        other = outbox.enqueue(conn, decision, "remove_content", {"message_ids": ["3"]}, NOW)
         assert first == again != other
         assert outbox_count(conn) == 2
         key = outbox.idempotency_key(decision, "remove_content", outbox.canonical(payload))
@@ -85,9 +83,9 @@ def test_enqueue_actions_bans_the_community_in_the_decision_transaction(engine: 
     with engine.begin() as conn:
         community, decision = seed(conn)
         actions = [
-            (ActionKind.BAN_COMMUNITY, {"community_id": community}),
-            (ActionKind.WATCH_SUCCESSORS, {"community_id": community}),
-            (ActionKind.PRESERVE_EVIDENCE, {"community_id": community, "channels": ["ex"]}),
+            ("ban_community", {"community_id": community}),
+            ("watch_successors", {"community_id": community}),
+            ("preserve_evidence", {"community_id": community, "channels": ["ex"]}),
         ]
         ids = enqueue_actions(conn, decision, actions, NOW)
         assert enqueue_actions(conn, decision, actions, NOW) == ids  # a retried call adds nothing
@@ -111,9 +109,7 @@ def test_a_rolled_back_decision_leaves_no_action_and_no_ban(engine: Engine) -> N
     with engine.begin() as conn:
         community, decision = seed(conn)
     with pytest.raises(RuntimeError), engine.begin() as conn:
-        enqueue_actions(
-            conn, decision, [(ActionKind.BAN_COMMUNITY, {"community_id": community})], NOW
-        )
+        enqueue_actions(conn, decision, [("ban_community", {"community_id": community})], NOW)
         raise RuntimeError("the decision failed after its actions were written")
     with engine.connect() as conn:
         assert outbox_count(conn) == 0
@@ -125,18 +121,25 @@ def test_invalid_actions_are_refused_before_anything_is_written(engine: Engine) 
     with engine.begin() as conn:
         _, decision = seed(conn)
         with pytest.raises(InvalidAction, match="no community 999"):
-            enqueue_actions(
-                conn, decision, [(ActionKind.BAN_COMMUNITY, {"community_id": 999})], NOW
-            )
+            enqueue_actions(conn, decision, [("ban_community", {"community_id": 999})], NOW)
         with pytest.raises(InvalidAction, match="integer community_id"):
-            enqueue_actions(conn, decision, [(ActionKind.WATCH_SUCCESSORS, {})], NOW)
+            enqueue_actions(conn, decision, [("watch_successors", {})], NOW)
         with pytest.raises(InvalidAction, match="unknown action"):
             handler_for("launch_missiles")
         assert outbox_count(conn) == 0
 
 
 def test_every_action_kind_has_a_handler() -> None:
-    assert {handler_for(kind).kind for kind in ActionKind} == set(ActionKind)
+    assert kind_names() == (
+        "remove_content",
+        "ban_community",
+        "ban_accounts",
+        "preserve_evidence",
+        "report_ncmec",
+        "add_to_bank",
+        "watch_successors",
+    )
+    assert all(handler_for(kind).kind == kind for kind in kind_names())
 
 
 def test_claim_leases_due_rows_and_a_second_claim_gets_nothing(engine: Engine) -> None:

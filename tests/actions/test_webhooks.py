@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
+from iolaus.actions.delivery import Verdict
 from iolaus.actions.outbox import Claimed
 from iolaus.actions.webhooks import (
     SIGNATURE_HEADER,
     Endpoint,
     InvalidSignature,
-    Verdict,
     WebhookConfigError,
     WebhookSender,
     endpoints,

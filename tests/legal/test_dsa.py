@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from iolaus.legal import dsa
 from iolaus.legal.dsa import (
     COUNTRY_CODES,
     ENUMS,
     StatementError,
     build_statement,
     create_statements,
+    model,
+    validate,
     validate_statement,
 )
 from iolaus.store.tables import (
@@ -244,11 +245,11 @@ def test_enumerations_come_from_the_reference_data() -> None:
 
 
 def test_every_mapped_value_is_in_the_enumerations() -> None:
-    for mapping in dsa._MAPPING.values():
+    for mapping in model.MAPPING.values():
         assert mapping.category in ENUMS["STATEMENT_CATEGORIES"]
         assert set(mapping.keywords) <= ENUMS["KEYWORDS"]
-    assert set(dsa._MEDIA_CONTENT_TYPES.values()) <= ENUMS["CONTENT_TYPES"]
-    assert set(dsa._ORIGIN) == ENUMS["SOURCE_TYPES"]
+    assert set(model.MEDIA_CONTENT_TYPES.values()) <= ENUMS["CONTENT_TYPES"]
+    assert set(model.ORIGIN) == ENUMS["SOURCE_TYPES"]
 
 
 def test_the_sketch_body_is_valid() -> None:
@@ -523,7 +524,7 @@ _INCOMPATIBLE = {
 }
 
 
-@pytest.mark.parametrize("field", dsa._REQUIRED)
+@pytest.mark.parametrize("field", validate.REQUIRED)
 def test_missing_required_field(field: str) -> None:
     assert f"{field}: required" in validate_statement(_with(**{field: _DROP}))
     assert f"{field}: required" in validate_statement(_with(**{field: ""}))

@@ -57,7 +57,9 @@ def test_a_match_stays_evidence_after_its_item_is_withdrawn(engine: Engine, tmp_
     known = _import_with_media(engine, tmp_path)
     with engine.begin() as conn:
         bank_store.create_bank(conn, "NCII_TEST", category="ncii")
-        content_id, _ = bank_store.add_content(conn, "NCII_TEST", {PDQ.name: hash_file(known).pdq or ""})
+        content_id, _ = bank_store.add_content(
+            conn, "NCII_TEST", {PDQ.name: hash_file(known).pdq or ""}
+        )
     (before,) = scan_communities(engine)
     with engine.begin() as conn:
         bank_store.delete_content(conn, [content_id])

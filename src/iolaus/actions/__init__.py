@@ -1,3 +1,4 @@
-"""Actions: what a decision sets in motion, written to an outbox in the decision's transaction
-and delivered afterwards as signed, retried webhooks (see ``outbox``, ``handlers``, ``webhooks``
-and ``dispatcher``)."""
+"""Actions: what a decision sets in motion. ``kinds`` registers what a decision can order (each
+kind's targets, local effects and DSA wording); ``enqueue`` writes a recorded decision's actions
+to the ``outbox`` in its transaction; the ``dispatcher`` delivers them afterwards through a
+registered ``transports`` entry (signed, retried ``webhooks`` today)."""

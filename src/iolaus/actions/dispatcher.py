@@ -1,11 +1,12 @@
-"""The dispatcher: claims due actions from the outbox, hands each to a sender, records the outcome.
+"""The dispatcher: claims due actions from the outbox, hands each to a transport, records the
+outcome.
 
 Each step commits on its own: the claim (a lease) before anything is sent, each outcome right
 after its delivery. No transaction is held open across the network, and a process that dies at
 any point loses nothing: an unrecorded delivery is simply sent again, with the same idempotency
 key, once its lease runs out. Any number of dispatchers may run against one database.
 
-``now`` and the sender are parameters so tests drive time and the network deterministically;
+``now`` and the transport are parameters so tests drive time and the network deterministically;
 ``run`` supplies the wall clock and loops until told to stop.
 """
 
@@ -22,8 +23,8 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from iolaus.actions import outbox
+from iolaus.actions.delivery import Outcome, Transport, Verdict
 from iolaus.actions.outbox import CLAIM_TTL, MAX_ATTEMPTS, Claimed, OutboxStatus
-from iolaus.actions.webhooks import Outcome, Sender, Verdict
 from iolaus.cases import store as case_store
 from iolaus.store import audit
 from iolaus.store.tables import decisions
@@ -70,32 +71,32 @@ class DispatchReport:
         return self.count(OutboxStatus.FAILED)
 
 
-def _send(sender: Sender, action: Claimed) -> Outcome:
-    """A sender that raises is a bug, not a verdict on the action: retry it later. Only the
+def _send(transport: Transport, action: Claimed) -> Outcome:
+    """A transport that raises is a bug, not a verdict on the action: retry it later. Only the
     exception's type is kept, since its text could quote a URL or a header."""
     try:
-        return sender(action)
+        return transport(action)
     except Exception as exc:
-        log.error("sender raised %s on action %d", type(exc).__name__, action.id)
+        log.error("transport raised %s on action %d", type(exc).__name__, action.id)
         return Outcome(Verdict.RETRY, f"sender error: {type(exc).__name__}")
 
 
 def dispatch_once(
     engine: Engine,
     now: datetime,
-    sender: Sender,
+    transport: Transport,
     *,
     limit: int = 100,
     claim_ttl: timedelta = CLAIM_TTL,
     max_attempts: int = MAX_ATTEMPTS,
     rng: random.Random | None = None,
 ) -> DispatchReport:
-    """Claim up to ``limit`` due actions and deliver each once."""
+    """Claim up to ``limit`` due actions and hand each to ``transport`` once."""
     with engine.begin() as conn:
         claimed = outbox.claim_due(conn, now, limit, ttl=claim_ttl)
     report = DispatchReport()
     for action in claimed:
-        outcome = _send(sender, action)
+        outcome = _send(transport, action)
         with engine.begin() as conn:
             status: OutboxStatus | None
             if outcome.verdict is Verdict.DELIVERED:
@@ -149,7 +150,7 @@ def run(
     engine: Engine,
     stop_event: threading.Event,
     interval: float,
-    sender: Sender,
+    transport: Transport,
     *,
     limit: int = 100,
     on_report: Callable[[DispatchReport], None] | None = None,
@@ -160,7 +161,7 @@ def run(
     are logged and waited out rather than ending the loop."""
     while not stop_event.is_set():
         try:
-            report = dispatch_once(engine, clock(), sender, limit=limit)
+            report = dispatch_once(engine, clock(), transport, limit=limit)
         except SQLAlchemyError as exc:
             log.warning("dispatch pass failed: %s", type(exc).__name__)
             stop_event.wait(interval)

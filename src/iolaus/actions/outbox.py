@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from iolaus.model.cases import ActionKind
 from iolaus.store import audit
 from iolaus.store.tables import outbox
 
@@ -59,7 +58,7 @@ class Claimed:
     created_at: datetime
 
 
-def idempotency_key(decision_id: int | None, kind: ActionKind | str, target: str) -> str:
+def idempotency_key(decision_id: int | None, kind: str, target: str) -> str:
     """Stable across processes and retried transactions: the same decision, action and target
     always give the same key, which is what lets receivers drop a second delivery. Events that
     no decision caused (a case escalated) have no decision id and are keyed by their target."""
@@ -75,7 +74,7 @@ def canonical(payload: dict[str, Any]) -> str:
 def enqueue(
     conn: Connection,
     decision_id: int | None,
-    kind: ActionKind | str,
+    kind: str,
     payload: dict[str, Any],
     now: datetime,
     *,
@@ -90,7 +89,7 @@ def enqueue(
 def insert_once(
     conn: Connection,
     decision_id: int | None,
-    kind: ActionKind | str,
+    kind: str,
     payload: dict[str, Any],
     now: datetime,
     *,

@@ -34,14 +34,13 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 from types import TracebackType
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
 from iolaus import __version__
+from iolaus.actions.delivery import Outcome, TransportConfigError, Verdict
 from iolaus.actions.outbox import Claimed
 from iolaus.config import WEBHOOK_SECRET, WEBHOOK_URLS, Settings
 
@@ -52,32 +51,12 @@ DEFAULT_TIMEOUT = 10.0
 RETRIED_STATUSES = frozenset({408, 429})
 
 
-class WebhookConfigError(Exception):
+class WebhookConfigError(TransportConfigError):
     """Webhooks are not (or badly) configured; the message never holds the secret."""
 
 
 class InvalidSignature(Exception):
     """A received event whose signature header is missing, malformed, stale or wrong."""
-
-
-class Verdict(IntEnum):
-    """Ordered by gravity: with several receivers, the worst answer decides."""
-
-    DELIVERED = 0
-    RETRY = 1
-    PERMANENT = 2
-
-
-@dataclass(frozen=True)
-class Outcome:
-    verdict: Verdict
-    error: str | None = None
-
-
-class Sender(Protocol):
-    """Delivers one claimed action; the dispatcher only knows this, so tests inject fakes."""
-
-    def __call__(self, action: Claimed) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -161,7 +140,8 @@ def verify(
 
 
 class WebhookSender:
-    """Posts each action to every endpoint; one ``httpx.Client`` is kept for connection reuse.
+    """The webhook ``Transport``: posts each action to every endpoint; one ``httpx.Client`` is
+    kept for connection reuse.
 
     With several endpoints an action counts as delivered when all of them took it; otherwise it
     is sent again to all, and the ones that had it deduplicate on the idempotency key."""
@@ -225,3 +205,8 @@ class WebhookSender:
         if status in RETRIED_STATUSES or status >= 500:
             return Outcome(Verdict.RETRY, error)
         return Outcome(Verdict.PERMANENT, error)
+
+
+def from_settings(settings: Settings) -> WebhookSender:
+    """The transport factory ``transports`` registers as ``webhook``."""
+    return WebhookSender(endpoints(settings))

@@ -1,13 +1,14 @@
 """A reviewer's decision on a case, and everything that must happen with it.
 
-Recording a decision is one unit: the ``decisions`` row, the actions in the outbox (and their
-local effects, e.g. the community marked banned), the statements of reasons, the case leaving
-the queue, the notifiers informed, the case event and the audit entry. It all runs on the
-caller's connection, inside the caller's transaction (``engine.begin()``), so a failure at any
-step (an invalid statement, an unknown community) leaves no half-decided case behind.
+Recording a decision is one unit: the ``decisions`` row, what its subscribers do with the
+``DecisionRecorded`` event (the actions in the outbox with their local effects, the statements
+of reasons), the case leaving the queue, the notifiers informed, the case event and the audit
+entry. It all runs on the caller's connection, inside the caller's transaction
+(``engine.begin()``), so a failure at any step (an invalid statement, an unknown community, a
+subscriber that raises) leaves no half-decided case behind.
 
-Action payloads are derived from the case here, not typed by the reviewer: the reviewer picks
-*what* to do, the evidence says *to whom*.
+Action payloads are derived from the case by each action kind, not typed by the reviewer: the
+reviewer picks *what* to do, the evidence says *to whom*.
 """
 
 from __future__ import annotations
@@ -17,31 +18,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
-from iolaus.actions.handlers import enqueue_actions
+from iolaus.actions.kinds import MAX_TARGETS, CaseEvidence, InvalidAction, derive, handler_for
+from iolaus.cases.events import DecisionRecorded, decision_recorded
 from iolaus.cases.store import mark_decided
-from iolaus.legal.dsa import create_statements
-from iolaus.model.cases import ActionKind, CaseStatus, Ground, UserRole
+from iolaus.model.cases import CaseStatus, Ground, UserRole
 from iolaus.model.signals import Category
 from iolaus.store import audit
-from iolaus.store.tables import (
-    attachment_hashes,
-    attachments,
-    cases,
-    decisions,
-    messages,
-    reports,
-    signals,
-)
+from iolaus.store.tables import cases, decisions, reports, signals
 from iolaus.store.users import User
 
 DECIDING_ROLES = frozenset({UserRole.REVIEWER, UserRole.ADMIN})
-MAX_TARGETS = 500
-"""Most message ids, hashes or accounts one action names; a webhook payload must stay small."""
-MAX_BANNED_ACCOUNTS = 20
-"""Account bans go to the most active flagged authors only: a community's bystanders are not
-banned for being members."""
 
 
 class DecisionError(ValueError):
@@ -71,64 +59,22 @@ def flagged_message_ids(conn: Connection, case: Any) -> list[int]:
     return sorted(found, reverse=True)[:MAX_TARGETS]
 
 
-def _flagged_authors(conn: Connection, message_ids: Sequence[int], case: Any) -> list[int]:
-    """The most active authors of flagged messages, else the case's own account."""
-    if message_ids:
-        count = func.count().label("n")
-        rows = conn.execute(
-            select(messages.c.author_id, count)
-            .where(messages.c.id.in_(message_ids))
-            .group_by(messages.c.author_id)
-            .order_by(count.desc(), messages.c.author_id)
-            .limit(MAX_BANNED_ACCOUNTS)
-        )
-        authors = [r.author_id for r in rows]
-        if authors:
-            return authors
-    return [case.account_id] if case.account_id is not None else []
-
-
-def _media_hashes(conn: Connection, message_ids: Sequence[int]) -> list[str]:
-    rows = conn.execute(
-        select(attachment_hashes.c.sha256)
-        .join(attachments, attachments.c.id == attachment_hashes.c.attachment_id)
-        .where(attachments.c.message_id.in_(message_ids), attachment_hashes.c.sha256.is_not(None))
-        .distinct()
-    )
-    return sorted(rows.scalars())[:MAX_TARGETS]
-
-
 def action_payloads(
-    conn: Connection, case: Any, kinds: Sequence[ActionKind]
-) -> list[tuple[ActionKind, dict[str, Any]]]:
-    """Each chosen action with the targets the case's evidence names; raises ``DecisionError``
-    for an action the case gives no target for (a community ban of an account case, say)."""
-    message_ids = flagged_message_ids(conn, case)
-    chosen = []
-    for kind in dict.fromkeys(kinds):  # each kind once, in the order given
-        payload: dict[str, Any]
-        if kind in (ActionKind.BAN_COMMUNITY, ActionKind.WATCH_SUCCESSORS):
-            if case.community_id is None:
-                raise DecisionError(f"{kind.value}: this case is not about a community")
-            payload = {"community_id": case.community_id}
-        elif kind is ActionKind.BAN_ACCOUNTS:
-            account_ids = _flagged_authors(conn, message_ids, case)
-            if not account_ids:
-                raise DecisionError("ban_accounts: no flagged author or account in this case")
-            payload = {"account_ids": account_ids}
-        elif kind is ActionKind.REMOVE_CONTENT:
-            if not message_ids:
-                raise DecisionError("remove_content: no flagged message in this case")
-            payload = {"message_ids": message_ids}
-        elif kind is ActionKind.ADD_TO_BANK:
-            hashes = _media_hashes(conn, message_ids)
-            if not hashes:
-                raise DecisionError("add_to_bank: no hashed media among the flagged messages")
-            payload = {"sha256": hashes}
-        else:  # preserve_evidence, report_ncmec: the case as a whole
-            payload = {"case_id": case.id, "message_ids": message_ids}
-        chosen.append((kind, payload))
-    return chosen
+    conn: Connection, case: Any, kinds: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each chosen action with the targets the case's evidence names, found by its kind;
+    raises ``DecisionError`` for an action the case gives no target for (a community ban of an
+    account case, say)."""
+    evidence = CaseEvidence(
+        case_id=case.id,
+        community_id=case.community_id,
+        account_id=case.account_id,
+        message_ids=tuple(flagged_message_ids(conn, case)),
+    )
+    try:
+        return derive(conn, evidence, kinds)
+    except InvalidAction as exc:
+        raise DecisionError(str(exc)) from None
 
 
 def _check(
@@ -142,8 +88,13 @@ def _check(
     legal_reference: str,
     terms_reference: str,
     explanation: str,
-    actions: Sequence[ActionKind],
+    actions: Sequence[str],
 ) -> None:
+    for kind in actions:
+        try:
+            handler_for(kind)
+        except InvalidAction as exc:
+            raise DecisionError(str(exc)) from None
     if reviewer.role not in DECIDING_ROLES:
         raise DecisionError("only a reviewer or an admin may decide a case")
     if case is None:
@@ -179,15 +130,16 @@ def record_decision(
     legal_reference: str = "",
     terms_reference: str = "",
     explanation: str,
-    actions: Sequence[ActionKind],
+    actions: Sequence[str],
     now: datetime,
 ) -> int:
     """Decide an open case held by ``reviewer``; returns the decision id.
 
     Raises ``DecisionError`` (nothing written) for a wrong role, a case not open or not locked
-    by this reviewer, or a decision missing its category, ground or reference; a statement of
-    reasons that fails validation raises ``legal.dsa.StatementError`` and the caller's
-    transaction must roll back.
+    by this reviewer, an unknown action kind, or a decision missing its category, ground or
+    reference. ``actions`` are kind names (``iolaus.actions.kinds``). Whatever a subscriber of
+    ``DecisionRecorded`` raises propagates (a statement of reasons that fails validation raises
+    ``legal.dsa.StatementError``) and the caller's transaction must roll back.
     """
     case = conn.execute(select(cases).where(cases.c.id == case_id)).first()
     _check(
@@ -216,6 +168,7 @@ def record_decision(
     if claimed != 1:
         raise DecisionError(f"case {case_id} was decided or released meanwhile")
 
+    assert case is not None  # _check refused a missing case
     chosen = action_payloads(conn, case, actions)
     decision_id = int(
         conn.execute(
@@ -229,15 +182,26 @@ def record_decision(
                 legal_reference=legal_reference.strip() or None,
                 terms_reference=terms_reference.strip() or None,
                 explanation=explanation.strip(),
-                actions=json.dumps([{"kind": k.value, **p} for k, p in chosen]),
+                actions=json.dumps([{"kind": k, **p} for k, p in chosen]),
                 automated_detection=bool(case.signals_count),
                 decided_at=now,
             )
             .returning(decisions.c.id)
         ).scalar_one()
     )
-    enqueue_actions(conn, decision_id, chosen, now)
-    statements = create_statements(conn, decision_id, now=now) if violation else []
+    notes = decision_recorded.publish(
+        conn,
+        DecisionRecorded(
+            decision_id=decision_id,
+            case_id=case_id,
+            violation=violation,
+            category=category if violation else None,
+            ground=ground if violation else None,
+            actions=tuple(chosen),
+            reviewer_id=reviewer.id,
+            decided_at=now,
+        ),
+    )
     actor = f"user:{reviewer.id}"
     mark_decided(conn, case_id, actor, now)
     conn.execute(
@@ -253,7 +217,7 @@ def record_decision(
         decision_id=decision_id,
         violation=violation,
         category=category if violation else None,
-        actions=[k.value for k, _ in chosen],
-        statements=len(statements),
+        actions=[k for k, _ in chosen],
+        **notes,
     )
     return decision_id

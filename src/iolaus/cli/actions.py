@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from contextlib import closing
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Annotated
@@ -15,10 +16,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from iolaus.actions import outbox
+from iolaus.actions import outbox, transports
+from iolaus.actions.delivery import TransportConfigError
 from iolaus.actions.dispatcher import DispatchReport, dispatch_once, run
 from iolaus.actions.outbox import OutboxStatus
-from iolaus.actions.webhooks import WebhookConfigError, WebhookSender, endpoints
 from iolaus.cli.main import app, fail, out, print_json, state
 from iolaus.terminal import printable, shown
 
@@ -73,12 +74,16 @@ def actions_dispatch(
     interval: Annotated[
         float, typer.Option(min=0.1, help="Seconds between passes when nothing is due.")
     ] = 5.0,
+    transport_name: Annotated[
+        str,
+        typer.Option("--transport", help=f"How to deliver: {', '.join(transports.names())}."),
+    ] = transports.DEFAULT_TRANSPORT,
 ) -> None:
-    """Deliver due actions to IOLAUS_WEBHOOK_URL, signed with IOLAUS_WEBHOOK_SECRET; without
-    --once, keep going until interrupted (Ctrl-C or SIGTERM)."""
+    """Deliver due actions through a transport (webhooks: to IOLAUS_WEBHOOK_URL, signed with
+    IOLAUS_WEBHOOK_SECRET); without --once, keep going until interrupted (Ctrl-C or SIGTERM)."""
     try:
-        receivers = endpoints(state.settings)
-    except WebhookConfigError as exc:
+        transport = transports.create(transport_name, state.settings)
+    except TransportConfigError as exc:
         fail(str(exc))
     engine = state.engine()
     totals = DispatchReport()
@@ -87,7 +92,7 @@ def actions_dispatch(
         _print_report(report)
         totals.results.extend(report.results)
 
-    with WebhookSender(receivers) as sender:
+    with closing(transport) as sender:
         if once:
             collect(dispatch_once(engine, datetime.now(UTC), sender))
         else:

@@ -19,7 +19,7 @@ import typer
 from sqlalchemy import select, update
 
 from iolaus.cli.main import app, err, fail, out, state
-from iolaus.legal.dsa import MAX_BATCH, validate_statement
+from iolaus.legal.dsa import MAX_BATCH, export_lines, read_statements, validate_statement
 from iolaus.store.tables import statements_of_reasons
 from iolaus.terminal import printable
 
@@ -29,15 +29,6 @@ sor_app = typer.Typer(
 )
 app.add_typer(legal_app, name="legal")
 legal_app.add_typer(sor_app, name="sor")
-
-
-def _lines(statements: list[dict[str, Any]], batch: bool) -> list[str]:
-    if not batch:
-        return [json.dumps(s, ensure_ascii=False) for s in statements]
-    return [
-        json.dumps({"statements": statements[i : i + MAX_BATCH]}, ensure_ascii=False)
-        for i in range(0, len(statements), MAX_BATCH)
-    ]
 
 
 def _write(handle: TextIO, lines: list[str]) -> None:
@@ -101,7 +92,7 @@ def export(
         if invalid:
             _report(invalid)
             fail(f"{len(invalid)} of {len(statements)} statements are invalid: nothing exported")
-        lines = _lines(statements, batch)
+        lines = export_lines(statements, batch)
         if out_file is None:
             _write(sys.stdout, lines)
         else:
@@ -115,33 +106,13 @@ def export(
     err.print(f"{len(statements)} statements exported", highlight=False)
 
 
-def _read_statements(text: str) -> list[Any]:
-    """Statements from a batch object, an array, or JSON lines of statements or batch objects."""
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        items = [json.loads(line) for line in text.splitlines() if line.strip()]
-    else:
-        items = whole if isinstance(whole, list) else [whole]
-    statements: list[Any] = []
-    for item in items:
-        if isinstance(item, dict) and set(item) == {"statements"}:
-            batch = item["statements"]
-            if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_BATCH:
-                raise ValueError(f"a batch holds 1 to {MAX_BATCH} statements")
-            statements.extend(batch)
-        else:
-            statements.append(item)
-    return statements
-
-
 @sor_app.command("validate")
 def validate(
     file: Annotated[Path, typer.Argument(help="JSON lines of statements, or batch objects.")],
 ) -> None:
     """Check statements against the Transparency Database rules; exit 1 if any is invalid."""
     try:
-        statements = _read_statements(file.read_text(encoding="utf-8"))
+        statements = read_statements(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         fail(f"{file}: {exc}")
     invalid = _problems_by_statement(statements)

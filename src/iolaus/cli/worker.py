@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import signal
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Annotated
 
 import typer
 
+from iolaus.actions import transports
+from iolaus.actions.delivery import Transport, TransportConfigError
 from iolaus.actions.dispatcher import dispatch_once
-from iolaus.actions.webhooks import URL_ENV, WebhookConfigError, WebhookSender, endpoints
+from iolaus.actions.webhooks import URL_ENV
 from iolaus.cases.triage import escalate_due
 from iolaus.cli.main import app, fail, out, state
 from iolaus.cli.platform import build_pipeline
@@ -34,11 +36,12 @@ def worker_command(
     pipeline = build_pipeline()
     policy = state.policy()
     with ExitStack() as stack:
-        sender: WebhookSender | None = None
+        sender: Transport | None = None
         if state.settings.webhook_urls:
             try:
-                sender = stack.enter_context(WebhookSender(endpoints(state.settings)))
-            except WebhookConfigError as exc:
+                transport = transports.create(transports.DEFAULT_TRANSPORT, state.settings)
+                sender = stack.enter_context(closing(transport))
+            except TransportConfigError as exc:
                 fail(str(exc))
         else:
             out.print(f"no {URL_ENV}: escalating only; actions wait in the outbox", highlight=False)

@@ -55,18 +55,6 @@ class Ground(StrEnum):
     TERMS = "terms"
 
 
-class ActionKind(StrEnum):
-    """What a decision can set in motion; each is delivered through the outbox."""
-
-    REMOVE_CONTENT = "remove_content"
-    BAN_COMMUNITY = "ban_community"
-    BAN_ACCOUNTS = "ban_accounts"
-    PRESERVE_EVIDENCE = "preserve_evidence"
-    REPORT_NCMEC = "report_ncmec"
-    ADD_TO_BANK = "add_to_bank"
-    WATCH_SUCCESSORS = "watch_successors"
-
-
 class CaseEvent(StrEnum):
     """Every step of a case is timestamped (received → triaged → viewed → decided → actioned)."""
 

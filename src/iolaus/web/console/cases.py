@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, and_, func, or_, select
 
+from iolaus.actions.kinds import kind_names
 from iolaus.cases.decisions import DecisionError, flagged_message_ids, record_decision
 from iolaus.cases.store import (
     CaseLocked,
@@ -31,7 +32,7 @@ from iolaus.cases.store import (
 )
 from iolaus.legal.appeals import AppealError, decide_appeal
 from iolaus.legal.dsa import StatementError, decision_actions
-from iolaus.model.cases import ActionKind, CaseEvent, CaseStatus, Ground, UserRole
+from iolaus.model.cases import CaseEvent, CaseStatus, Ground, UserRole
 from iolaus.model.signals import Category, Scope
 from iolaus.store import audit
 from iolaus.store import signals as signal_store
@@ -366,7 +367,7 @@ def _case_page(
         countdown=countdown,
         categories=list(Category),
         grounds=list(Ground),
-        action_kinds=list(ActionKind),
+        action_kinds=kind_names(),
         error=error,
         **_dossier(request, conn, session, case),
     )
@@ -462,7 +463,6 @@ def decide_case(
     check_csrf(session, csrf_token)
     engine = engine_of(request)
     try:
-        kinds = _parse(ActionKind, actions or [])
         chosen_ground = _parse(Ground, [ground])[0] if ground else None
         with engine.begin() as conn:
             _case_or_404(conn, case_id)
@@ -476,7 +476,7 @@ def decide_case(
                 legal_reference=legal_reference,
                 terms_reference=terms_reference,
                 explanation=explanation,
-                actions=kinds,
+                actions=actions or [],
                 now=datetime.now(UTC),
             )
     except (DecisionError, StatementError) as exc:
