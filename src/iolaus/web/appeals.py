@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -35,9 +34,10 @@ from starlette.concurrency import run_in_threadpool
 
 from iolaus.legal.appeals import AppealError, _window_start, file_appeal
 from iolaus.model.cases import APPEAL_WINDOW
+from iolaus.model.clock import Clock, system_clock
 from iolaus.store.digest import secret_digest
 from iolaus.store.tables import accounts, appeals, decisions, reports, statements_of_reasons
-from iolaus.web.ratelimit import SlidingWindow
+from iolaus.web.ratelimit import RateLimit
 from iolaus.web.reports import (
     _REFERENCE,
     NOT_FOUND,
@@ -69,9 +69,9 @@ router = APIRouter(tags=["Appeals"])
 class _Limits:
     """Own budgets, so appeals and reports do not starve each other, at the reports' rates."""
 
-    submits: SlidingWindow
-    lookups: SlidingWindow
-    clock: Callable[[], datetime]
+    submits: RateLimit
+    lookups: RateLimit
+    clock: Clock
 
 
 def _limits(request: Request) -> _Limits:
@@ -341,16 +341,17 @@ def appeal_status_page(request: Request, reference: str, secret: Secret = "") ->
     return _page(request, "appeal_status.html", {"appeal": view})
 
 
-def register(app: FastAPI, clock: Callable[[], datetime] | None = None) -> None:
+def register(app: FastAPI, clock: Clock | None = None) -> None:
     """Add the appeal pages to ``app``, after ``reports.register``: they share its templates,
     CSRF key and rate-limit settings. ``clock`` is for tests (the appeal window is six months)."""
     if not hasattr(app.state, "reports"):
         raise RuntimeError("register the report pages (iolaus.web.reports) before the appeals")
-    settings = app.state.reports.settings
+    settings, engine = app.state.reports.settings, app.state.services.engine
+    clock = clock or system_clock
     app.state.appeals = _Limits(
-        SlidingWindow.parse(settings.submit_limit),
-        SlidingWindow.parse(settings.status_limit),
-        clock or (lambda: datetime.now(UTC)),
+        RateLimit.parse(settings.submit_limit, engine, "appeal.submit", clock),
+        RateLimit.parse(settings.status_limit, engine, "appeal.status", clock),
+        clock,
     )
     if not getattr(app.state, "appeals_routes", False):  # called again: settings only
         app.include_router(router)

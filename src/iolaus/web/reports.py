@@ -33,7 +33,7 @@ from iolaus.cases.triage import TriagePolicy
 from iolaus.model.access import Role, Token
 from iolaus.model.cases import TargetKind
 from iolaus.web.auth import authenticate, bearer
-from iolaus.web.ratelimit import SlidingWindow
+from iolaus.web.ratelimit import RateLimit
 from iolaus.web.settings import services
 
 HERE = Path(__file__).parent
@@ -76,8 +76,8 @@ class ReportSettings:
 @dataclass
 class _State:
     settings: ReportSettings
-    submits: SlidingWindow
-    lookups: SlidingWindow
+    submits: RateLimit
+    lookups: RateLimit
     templates: Jinja2Templates
 
 
@@ -97,7 +97,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _limit(limiter: SlidingWindow, request: Request) -> int | None:
+def _limit(limiter: RateLimit, request: Request) -> int | None:
     return limiter.hit(_client(request))
 
 
@@ -321,10 +321,11 @@ def register(app: FastAPI, settings: ReportSettings | None = None) -> None:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
+    engine = app.state.services.engine
     app.state.reports = _State(
         settings,
-        SlidingWindow.parse(settings.submit_limit),
-        SlidingWindow.parse(settings.status_limit),
+        RateLimit.parse(settings.submit_limit, engine, "report.submit"),
+        RateLimit.parse(settings.status_limit, engine, "report.status"),
         Jinja2Templates(env=environment),
     )
     if not getattr(app.state, "reports_routes", False):
