@@ -29,14 +29,17 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from iolaus.legal.appeals import AppealError, _window_start, file_appeal
 from iolaus.model.cases import APPEAL_WINDOW
 from iolaus.model.clock import Clock, system_clock
-from iolaus.store.digest import secret_digest
-from iolaus.store.tables import accounts, appeals, decisions, reports, statements_of_reasons
+from iolaus.store.read_models.appeals import (
+    appeal_for_appellant,
+    standing_decision,
+    statement_addressee,
+)
 from iolaus.web.ratelimit import RateLimit
 from iolaus.web.reports import (
     _REFERENCE,
@@ -108,15 +111,11 @@ def _file_for_account(request: Request, puid: str, account: str, reason: str) ->
     existing puid with a wrong account from an unknown puid.
     """
     with services(request).engine.begin() as conn:
-        row = conn.execute(
-            select(statements_of_reasons.c.decision_id, accounts.c.external_id)
-            .join(accounts, accounts.c.id == statements_of_reasons.c.account_id)
-            .where(statements_of_reasons.c.puid == puid)
-        ).first()
-        expected = row.external_id if row is not None else "\0"
-        if not hmac.compare_digest(expected.encode(), account.encode()) or row is None:
+        found = statement_addressee(conn, puid)
+        expected = found.account if found is not None else "\0"
+        if not hmac.compare_digest(expected.encode(), account.encode()) or found is None:
             raise AppealError(NO_STANDING)
-        return file_appeal(conn, row.decision_id, account, reason, _limits(request).clock())
+        return file_appeal(conn, found.decision_id, account, reason, _limits(request).clock())
 
 
 @router.post("/appeal", response_class=HTMLResponse, include_in_schema=False)
@@ -191,17 +190,7 @@ class _NotifierCase:
 
 def _notifier_case(conn: Connection, reference: str) -> _NotifierCase:
     """The decision a notifier would appeal (the latest not reversed, as the status page shows)."""
-    case_id = conn.execute(
-        select(reports.c.case_id).where(reports.c.reference == reference)
-    ).scalar_one_or_none()
-    if case_id is None:
-        return _NotifierCase(None, None)
-    decision = conn.execute(
-        select(decisions)
-        .where(decisions.c.case_id == case_id, decisions.c.reversed_by_appeal_id.is_(None))
-        .order_by(decisions.c.id.desc())
-        .limit(1)
-    ).first()
+    decision = standing_decision(conn, reference)
     if decision is None:
         return _NotifierCase(None, None)
     return _NotifierCase(decision.id, _window_start(conn, decision, reference) + APPEAL_WINDOW)
@@ -298,30 +287,6 @@ async def notifier_appeal_submit(request: Request, reference: str) -> HTMLRespon
 
 
 # -- following an appeal ---------------------------------------------------------------------------
-
-
-def appeal_for_appellant(conn: Connection, reference: str, secret: str) -> dict[str, Any] | None:
-    """What the holder of an appeal's secret may see: its status and reasoned outcome, nothing
-    about the reviewer or the other party. None for an unknown reference *or* a wrong secret."""
-    row = conn.execute(
-        select(
-            appeals.c.reference,
-            appeals.c.secret_hash,
-            appeals.c.status,
-            appeals.c.filed_at,
-            appeals.c.decided_at,
-            appeals.c.outcome,
-        ).where(appeals.c.reference == reference)
-    ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, secret_digest(secret)):
-        return None
-    return {
-        "reference": row.reference,
-        "status": row.status,
-        "filed_at": row.filed_at,
-        "decided_at": row.decided_at,
-        "outcome": row.outcome,
-    }
 
 
 @router.get("/appeal/status/{reference}", response_class=HTMLResponse, include_in_schema=False)
