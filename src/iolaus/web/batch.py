@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from iolaus.model.banks import InvalidSignal, normalise_signal
 from iolaus.web.auth import match_access
-from iolaus.web.hma_compat import matches_by_bank, signal_type_of
+from iolaus.web.hma.matching import matches_by_bank
+from iolaus.web.hma.params import signal_type_of
 from iolaus.web.settings import Svc
 
 MAX_BATCH = 10_000
