@@ -294,6 +294,26 @@ def test_reviewer_takes_and_decides_the_top_case(engine: Engine, seeded: Seeded)
     assert f'href="/console/cases/{seeded.csam_case}"' not in after.text
 
 
+def test_the_decision_form_is_checked_at_the_boundary(engine: Engine, seeded: Seeded) -> None:
+    """An over-long field is a 400 naming it; a choice the console does not offer is refused
+    with the case page (409) and audited; neither records a decision."""
+    rev = client_for(engine, "rev")
+    token = csrf(rev.get("/console/queue").text)
+    rev.post(f"/console/cases/{seeded.csam_case}/lock", data={"csrf_token": token})
+    too_long = decide(rev, seeded.csam_case, token, explanation="x" * 5001)
+    assert too_long.status_code == 400 and "explanation" in too_long.json()["message"]
+    unknown = decide(rev, seeded.csam_case, token, actions=["launch_rockets"])
+    assert unknown.status_code == 409 and "unknown ActionKind" in unknown.text
+    bad_ground = decide(rev, seeded.csam_case, token, ground="vibes")
+    assert bad_ground.status_code == 409 and "unknown Ground" in bad_ground.text
+    forged = decide(rev, seeded.csam_case, "forged", actions=["launch_rockets"])
+    assert forged.status_code == 403
+    with engine.connect() as conn:
+        assert conn.execute(select(decisions.c.id)).first() is None
+        refusals = [a["action"] for a in recent(conn, 100)].count("case.decision_refused")
+    assert refusals == 2
+
+
 def test_a_reveal_is_the_reviewers_on_every_server(engine: Engine, seeded: Seeded) -> None:
     """Two app processes on one database: a reveal on one is honoured by the other, for the
     reviewer who chose it (in any of their sessions), not for another reviewer."""

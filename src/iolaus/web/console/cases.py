@@ -9,8 +9,7 @@ names reach the templates as plain strings (autoescaped); media are placeholders
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,6 +38,7 @@ from iolaus.store.read_models.case_dossier import case_dossier
 from iolaus.store.read_models.reviewers import usernames
 from iolaus.store.users import Session
 from iolaus.web.console.auth import check_csrf, engine_of, require
+from iolaus.web.console.forms import AppealDecisionForm, CsrfForm, DecisionForm
 from iolaus.web.console.pages import render_page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -47,7 +47,6 @@ DECIDERS = (UserRole.REVIEWER, UserRole.ADMIN)
 REVEALERS = (UserRole.REVIEWER, UserRole.ADMIN, UserRole.LEGAL)
 CONTACT_ROLES = frozenset({UserRole.ADMIN, UserRole.LEGAL})
 PAGE_SIZE = 50
-E = TypeVar("E", bound=StrEnum)
 
 
 def _now(request: Request) -> datetime:
@@ -162,10 +161,10 @@ def case_page(
 def take_case(
     request: Request,
     case_id: int,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    form: Annotated[CsrfForm, Form()],
     session: Session = Depends(require(*DECIDERS)),
 ) -> Response:
-    check_csrf(session, csrf_token)
+    check_csrf(session, form.csrf_token)
     engine = engine_of(request)
     try:
         with engine.begin() as conn:
@@ -185,10 +184,10 @@ def take_case(
 def reveal_media(
     request: Request,
     case_id: int,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    form: Annotated[CsrfForm, Form()],
     session: Session = Depends(require(*REVEALERS)),
 ) -> Response:
-    check_csrf(session, csrf_token)
+    check_csrf(session, form.csrf_token)
     with engine_of(request).begin() as conn:
         now = _now(request)
         _case_or_404(conn, case_id, now)
@@ -199,44 +198,30 @@ def reveal_media(
     return RedirectResponse(f"/console/cases/{case_id}#media", status_code=303)
 
 
-def _parse(enum: type[E], values: list[str]) -> list[E]:
-    try:
-        return [enum(v) for v in values]
-    except ValueError:
-        raise DecisionError(f"unknown {enum.__name__} in the form") from None
-
-
 @router.post("/cases/{case_id}/decide")
 def decide_case(
     request: Request,
     case_id: int,
-    violation: Annotated[str, Form(max_length=3)] = "",
-    category: Annotated[str, Form(max_length=32)] = "",
-    ground: Annotated[str, Form(max_length=16)] = "",
-    legal_reference: Annotated[str, Form(max_length=500)] = "",
-    terms_reference: Annotated[str, Form(max_length=500)] = "",
-    explanation: Annotated[str, Form(max_length=5000)] = "",
-    actions: Annotated[list[str] | None, Form()] = None,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    form: Annotated[DecisionForm, Form()],
     session: Session = Depends(require(*DECIDERS)),
 ) -> Response:
-    check_csrf(session, csrf_token)
+    check_csrf(session, form.csrf_token)
     engine = engine_of(request)
     try:
-        kinds = _parse(ActionKind, actions or [])
-        chosen_ground = _parse(Ground, [ground])[0] if ground else None
+        kinds = form.action_kinds()
+        chosen_ground = form.chosen_ground()
         with engine.begin() as conn:
             _case_or_404(conn, case_id, _now(request))
             record_decision(
                 conn,
                 case_id,
                 session.user,
-                violation=violation == "yes",
-                category=category or None,
+                violation=form.violation == "yes",
+                category=form.category or None,
                 ground=chosen_ground,
-                legal_reference=legal_reference,
-                terms_reference=terms_reference,
-                explanation=explanation,
+                legal_reference=form.legal_reference,
+                terms_reference=form.terms_reference,
+                explanation=form.explanation,
                 actions=kinds,
                 now=_now(request),
             )
@@ -284,17 +269,15 @@ def appeals_page(request: Request, session: Session = Depends(require())) -> HTM
 def decide_appeal_form(
     request: Request,
     appeal_id: int,
-    outcome: Annotated[str, Form(max_length=5000)] = "",
-    reverse: Annotated[str, Form(max_length=3)] = "",
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    form: Annotated[AppealDecisionForm, Form()],
     session: Session = Depends(require(*DECIDERS)),
 ) -> Response:
-    check_csrf(session, csrf_token)
+    check_csrf(session, form.csrf_token)
     engine = engine_of(request)
     try:
         with engine.begin() as conn:
             undo = decide_appeal(
-                conn, appeal_id, session.user.id, reverse == "yes", outcome, _now(request)
+                conn, appeal_id, session.user.id, form.reverse == "yes", form.outcome, _now(request)
             )
             if undo:
                 # Nothing is dispatched yet: the undoing is shown on the appeals page, by hand.
