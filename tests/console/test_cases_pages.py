@@ -41,7 +41,10 @@ from iolaus.web.app import create_app
 from iolaus.web.console import cases as review
 from tests.console.test_console_auth import PASSWORD, _login
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+"""The seeding time: fixed, so the suite may run for hours without moving any deadline."""
+LOOKED = NOW + timedelta(seconds=30)
+"""The console's clock: reviewers look at the queue half a minute after triage."""
 HOSTILE = "<script>alert(1)</script>"
 SHA = "ab" * 32
 EMAIL = "notifier@example.org"
@@ -200,7 +203,7 @@ def seed(engine: Engine) -> Seeded:
 
 def client_for(engine: Engine, username: str) -> TestClient:
     app = create_app(engine)
-    review.register(app)
+    review.register(app, clock=lambda: LOOKED)
     client = TestClient(app)
     _login(client, username)
     return client
@@ -289,6 +292,44 @@ def test_reviewer_takes_and_decides_the_top_case(engine: Engine, seeded: Seeded)
 
     after = rev.get("/console/queue")
     assert f'href="/console/cases/{seeded.csam_case}"' not in after.text
+
+
+def test_the_decision_form_is_checked_at_the_boundary(engine: Engine, seeded: Seeded) -> None:
+    """An over-long field is a 400 naming it; a choice the console does not offer is refused
+    with the case page (409) and audited; neither records a decision."""
+    rev = client_for(engine, "rev")
+    token = csrf(rev.get("/console/queue").text)
+    rev.post(f"/console/cases/{seeded.csam_case}/lock", data={"csrf_token": token})
+    too_long = decide(rev, seeded.csam_case, token, explanation="x" * 5001)
+    assert too_long.status_code == 400 and "explanation" in too_long.json()["message"]
+    unknown = decide(rev, seeded.csam_case, token, actions=["launch_rockets"])
+    assert unknown.status_code == 409 and "unknown action" in unknown.text
+    bad_ground = decide(rev, seeded.csam_case, token, ground="vibes")
+    assert bad_ground.status_code == 409 and "unknown Ground" in bad_ground.text
+    forged = decide(rev, seeded.csam_case, "forged", actions=["launch_rockets"])
+    assert forged.status_code == 403
+    with engine.connect() as conn:
+        assert conn.execute(select(decisions.c.id)).first() is None
+        refusals = [a["action"] for a in recent(conn, 100)].count("case.decision_refused")
+    assert refusals == 2
+
+
+def test_a_reveal_is_the_reviewers_on_every_server(engine: Engine, seeded: Seeded) -> None:
+    """Two app processes on one database: a reveal on one is honoured by the other, for the
+    reviewer who chose it (in any of their sessions), not for another reviewer."""
+    first = client_for(engine, "rev")
+    token = csrf(first.get("/console/queue").text)
+    page = f"/console/cases/{seeded.csam_case}"
+    assert "nothing to unblur" in first.post(f"{page}/reveal", data={"csrf_token": token}).text
+    second = client_for(engine, "rev")  # another app, another session of the same reviewer
+    assert "nothing to unblur" in second.get(page).text
+    assert "nothing to unblur" not in client_for(engine, "rev2").get(page).text
+    other = csrf(second.get("/console/queue").text)
+    assert "nothing to unblur" not in second.post(f"{page}/reveal", data={"csrf_token": other}).text
+    assert "nothing to unblur" not in first.get(page).text
+    with engine.connect() as conn:
+        logged = [a["action"] for a in recent(conn, 100)]
+    assert "case.media_shielded" in logged
 
 
 def test_locked_case_is_the_holders_alone(engine: Engine, seeded: Seeded) -> None:

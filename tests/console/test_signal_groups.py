@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from iolaus.model.signals import BankRef, Category, RuleRef, Scope, Signal, Targets
 from iolaus.store import signals as signal_store
-from iolaus.web.console.cases import _signal_groups
+from iolaus.store.read_models.case_dossier import _signal_groups
 from tests.cases.test_intake import seed_community
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -143,6 +143,23 @@ def test_wrong_puid_or_account_get_one_answer(
     assert appeal_count(sqlite_engine) == 0
 
 
+def test_the_account_form_checks_its_fields_before_any_lookup(
+    web: Api, sqlite_engine: Engine, seeded: Seeded
+) -> None:
+    """The reason is named first; a malformed id gets the one answer a wrong id gets."""
+    puid = puid_of(sqlite_engine)
+    for reason in ("   ", "x" * (appeal_pages.MAX_REASON + 1)):
+        refused = account_appeal(web, puid=puid, account=ACCOUNT, reason=reason)
+        assert refused.status_code == 400 and "Give your reasons" in refused.text
+    for puid_given, account in ((puid, "not an id"), ("bad puid!", ACCOUNT), (puid, "")):
+        refused = account_appeal(web, puid=puid_given, account=account, reason="x" * 6000)
+        assert refused.status_code == 400 and "Give your reasons" in refused.text
+        refused = account_appeal(web, puid=puid_given, account=account)
+        assert refused.status_code == 400
+        assert appeal_pages.NO_STANDING.split(".")[0] in refused.text
+    assert appeal_count(sqlite_engine) == 0
+
+
 def test_the_account_form_needs_csrf_and_the_window(
     web: Api, sqlite_engine: Engine, seeded: Seeded, clock: Clock
 ) -> None:

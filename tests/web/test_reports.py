@@ -4,6 +4,7 @@ the token API (roles, trusted flaggers, CSAM to the top) and the secret status l
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,9 +12,10 @@ from sqlalchemy import Engine, func, select
 
 from iolaus.cases import queue
 from iolaus.model.access import Role
-from iolaus.store.tables import reports
+from iolaus.model.clock import FixedClock
+from iolaus.store.tables import rate_limit_windows, reports
 from iolaus.store.tokens import create_token
-from iolaus.web.ratelimit import SlidingWindow
+from iolaus.web.ratelimit import RateLimit
 from iolaus.web.reports import ReportSettings, register
 from tests.web.helpers import Api, make_api
 
@@ -157,19 +159,35 @@ def test_trusted_flaggers_and_csam_go_first(api: Api, engine: Engine) -> None:
     assert [t.subject_key for t in top] == ["community-ext:7", "community-ext:9"]
 
 
-def test_the_window_slides_and_forgets_the_least_recent_clients() -> None:
-    now = [0.0]
-    limiter = SlidingWindow(2, 60, max_clients=2, clock=lambda: now[0])
+def test_the_window_slides_and_forgets_the_least_recent_clients(engine: Engine) -> None:
+    """Counted in the database on both backends; ended windows are deleted as new ones open."""
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    limiter = RateLimit(engine, "test", 2, 60, clock)
     assert limiter.hit("a") is None and limiter.hit("a") is None
     assert limiter.hit("a") == 60
-    now[0] = 30
+    clock.advance(timedelta(seconds=30))
     assert limiter.hit("a") == 30  # refused hits do not count
-    now[0] = 60.5
+    clock.advance(timedelta(seconds=30.5))
     assert limiter.hit("a") is None
-    limiter.hit("b"), limiter.hit("c")  # "a" is dropped: memory stays bounded
-    assert "a" not in limiter._hits
+    clock.advance(timedelta(seconds=61))
+    limiter.hit("b"), limiter.hit("c")  # "a" is dropped: the table stays bounded
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(rate_limit_windows.c.client)).scalars())
+    assert "a" not in kept and {"b", "c"} <= kept
     with pytest.raises(ValueError):
-        SlidingWindow.parse("ten per minute")
+        RateLimit.parse("ten per minute", engine, "test")
+
+
+def test_two_servers_on_one_database_share_the_budget(sqlite_engine: Engine) -> None:
+    """Hits on one app count against the other's limit: the windows are not in process memory."""
+    first = with_reports(sqlite_engine, submit_limit="2/600")
+    second = with_reports(sqlite_engine, submit_limit="2/600")
+    assert submit_form(first).status_code == 201
+    assert submit_form(second).status_code == 201
+    refused = submit_form(first)
+    assert refused.status_code == 429 and "Too many reports" in refused.text
+    assert submit_form(second).status_code == 429
+    assert stored(sqlite_engine) == 2
 
 
 def test_a_trusted_flagger_has_priority_only_within_its_expertise(api: Api, engine: Engine) -> None:

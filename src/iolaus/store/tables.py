@@ -535,3 +535,26 @@ outbox = Table(
     Column("delivered_at", UTCDateTime),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
 )
+
+# -- web state shared by every server process ------------------------------------------------------
+
+media_reveals = Table(
+    "media_reveals",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("revealed_at", UTCDateTime, nullable=False),
+)
+"""A reviewer's choice to see a case's media unshielded; the row's absence is the shield."""
+
+rate_limit_windows = Table(
+    "rate_limit_windows",
+    metadata,
+    Column("scope", String(32), primary_key=True),  # e.g. report.submit, appeal.status
+    Column("client", String(128), primary_key=True),  # the peer address
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),  # seconds since the epoch
+    Index("ix_rate_limit_windows_expires_at", "expires_at"),
+)
+"""One open window per client and limit: its hits so far and when it ends. Rows of ended
+windows are deleted as new windows open, so the table holds only recent clients."""

@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from iolaus import __version__
 from iolaus.config import Settings
 from iolaus.hashing.matcher import Matcher
-from iolaus.web import appeals, batch, hma_compat, reports
+from iolaus.web import appeals, batch, hma, reports
 from iolaus.web.console import cases as console_cases
 from iolaus.web.console import pages as console
 from iolaus.web.middleware import BodyLimit, SecurityHeaders
@@ -123,7 +123,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     _add_health_routes(app, services)
     _add_docs_route(app)
-    for router in (*hma_compat.routers, batch.router):
+    for router in (*hma.routers, batch.router):
         app.include_router(router)
     console.register(app)
     console_cases.register(app)

@@ -23,21 +23,26 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import Connection, select
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from iolaus.legal.appeals import AppealError, _window_start, file_appeal
 from iolaus.model.cases import APPEAL_WINDOW
-from iolaus.store.digest import secret_digest
-from iolaus.store.tables import accounts, appeals, decisions, reports, statements_of_reasons
-from iolaus.web.ratelimit import SlidingWindow
+from iolaus.model.clock import Clock, system_clock
+from iolaus.store.read_models.appeals import (
+    appeal_for_appellant,
+    standing_decision,
+    statement_addressee,
+)
+from iolaus.web.ratelimit import RateLimit
 from iolaus.web.reports import (
     _REFERENCE,
     NOT_FOUND,
@@ -51,9 +56,11 @@ from iolaus.web.reports import (
 from iolaus.web.settings import services
 
 _APPEAL_REFERENCE = re.compile(r"A-[A-Z0-9]{10}")
-_PUID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_ACCOUNT = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_PUID = r"^[A-Za-z0-9._:-]{1,128}$"
+_ACCOUNT = r"^[0-9A-Za-z_-]{1,64}$"
 MAX_REASON = 5000
+MAX_SECRET = 100
+REASON_NEEDED = f"Give your reasons, up to {MAX_REASON} characters."
 APPEAL_NOT_FOUND = "No appeal with this reference and secret."
 NO_STANDING = (
     "We could not match this statement identifier and account id. Check both against the "
@@ -69,9 +76,9 @@ router = APIRouter(tags=["Appeals"])
 class _Limits:
     """Own budgets, so appeals and reports do not starve each other, at the reports' rates."""
 
-    submits: SlidingWindow
-    lookups: SlidingWindow
-    clock: Callable[[], datetime]
+    submits: RateLimit
+    lookups: RateLimit
+    clock: Clock
 
 
 def _limits(request: Request) -> _Limits:
@@ -108,15 +115,48 @@ def _file_for_account(request: Request, puid: str, account: str, reason: str) ->
     existing puid with a wrong account from an unknown puid.
     """
     with services(request).engine.begin() as conn:
-        row = conn.execute(
-            select(statements_of_reasons.c.decision_id, accounts.c.external_id)
-            .join(accounts, accounts.c.id == statements_of_reasons.c.account_id)
-            .where(statements_of_reasons.c.puid == puid)
-        ).first()
-        expected = row.external_id if row is not None else "\0"
-        if not hmac.compare_digest(expected.encode(), account.encode()) or row is None:
+        found = statement_addressee(conn, puid)
+        expected = found.account if found is not None else "\0"
+        if not hmac.compare_digest(expected.encode(), account.encode()) or found is None:
             raise AppealError(NO_STANDING)
-        return file_appeal(conn, row.decision_id, account, reason, _limits(request).clock())
+        return file_appeal(conn, found.decision_id, account, reason, _limits(request).clock())
+
+
+class AccountAppealForm(BaseModel):
+    """The affected account's appeal as posted (text fields, stripped); read after the rate
+    limit, like the report form."""
+
+    puid: str = ""
+    account: str = ""
+    reason: str = ""
+    csrf_token: str | None = None
+
+    @classmethod
+    def read(cls, form: FormData) -> AccountAppealForm:
+        fields = {k: v.strip() for k in cls.model_fields if isinstance(v := form.get(k), str)}
+        return cls.model_validate(fields)
+
+    def values(self) -> dict[str, str]:
+        return self.model_dump(include={"puid", "account", "reason"})
+
+    def problem(self) -> str | None:
+        """What to tell the appellant about the fields, or None when they can be checked
+        against the statements: the reason first, then one answer for any malformed id."""
+        try:
+            AccountAppeal.model_validate(self.values())
+        except ValidationError as exc:
+            if any(error["loc"] == ("reason",) for error in exc.errors()):
+                return REASON_NEEDED
+            return NO_STANDING
+        return None
+
+
+class AccountAppeal(BaseModel):
+    """A well-formed appeal: a reason, and ids shaped as statements and platforms write them."""
+
+    puid: str = Field(pattern=_PUID)
+    account: str = Field(pattern=_ACCOUNT)
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
 
 
 @router.post("/appeal", response_class=HTMLResponse, include_in_schema=False)
@@ -124,30 +164,19 @@ async def appeal_submit(request: Request) -> HTMLResponse:
     wait = _limit(_limits(request).submits, request)
     if wait is not None:
         return _account_form(request, {}, _too_many(wait), 429, **{"Retry-After": str(wait)})
-    form = await request.form(max_files=0, max_fields=10)
-    values = {
-        k: v.strip() for k in ("puid", "account", "reason") if isinstance(v := form.get(k), str)
-    }
-    csrf = form.get("csrf_token")
-    if not isinstance(csrf, str) or not _csrf_ok(request, csrf):
-        return _account_form(request, values, EXPIRED, 400)
-    puid, account, reason = (
-        values.get("puid", ""),
-        values.get("account", ""),
-        values.get("reason", ""),
-    )
-    if not reason or len(reason) > MAX_REASON:
-        return _account_form(
-            request, values, f"Give your reasons, up to {MAX_REASON} characters.", 400
-        )
-    if not _PUID.fullmatch(puid) or not _ACCOUNT.fullmatch(account):
-        return _account_form(request, values, NO_STANDING, 400)
+    form = AccountAppealForm.read(await request.form(max_files=0, max_fields=10))
+    sent = form.values()
+    if form.csrf_token is None or not _csrf_ok(request, form.csrf_token):
+        return _account_form(request, sent, EXPIRED, 400)
+    problem = form.problem()
+    if problem is not None:
+        return _account_form(request, sent, problem, 400)
     try:
         reference, secret = await run_in_threadpool(
-            _file_for_account, request, puid, account, reason
+            _file_for_account, request, form.puid, form.account, form.reason
         )
     except AppealError as exc:
-        return _account_form(request, values, _explain(exc), 400)
+        return _account_form(request, sent, _explain(exc), 400)
     return _filed(request, reference, secret)
 
 
@@ -164,7 +193,7 @@ def _explain(exc: AppealError) -> str:
     if "is open" in message:
         return "You already have an open appeal of this decision; follow it with its link."
     if "needs a reason" in message:
-        return f"Give your reasons, up to {MAX_REASON} characters."
+        return REASON_NEEDED
     return NO_STANDING
 
 
@@ -191,17 +220,7 @@ class _NotifierCase:
 
 def _notifier_case(conn: Connection, reference: str) -> _NotifierCase:
     """The decision a notifier would appeal (the latest not reversed, as the status page shows)."""
-    case_id = conn.execute(
-        select(reports.c.case_id).where(reports.c.reference == reference)
-    ).scalar_one_or_none()
-    if case_id is None:
-        return _NotifierCase(None, None)
-    decision = conn.execute(
-        select(decisions)
-        .where(decisions.c.case_id == case_id, decisions.c.reversed_by_appeal_id.is_(None))
-        .order_by(decisions.c.id.desc())
-        .limit(1)
-    ).first()
+    decision = standing_decision(conn, reference)
     if decision is None:
         return _NotifierCase(None, None)
     return _NotifierCase(decision.id, _window_start(conn, decision, reference) + APPEAL_WINDOW)
@@ -267,6 +286,24 @@ def _file_for_notifier(
         return file_appeal(conn, case.decision_id, reference, reason, _limits(request).clock())
 
 
+class NotifierAppealForm(BaseModel):
+    """The notifier's appeal as posted: the report's secret (one longer than any issued counts
+    as none) and the reason, stripped; read after the rate limit, like the report form."""
+
+    secret: str = ""
+    reason: str = ""
+    csrf_token: str | None = None
+
+    @classmethod
+    def read(cls, form: FormData) -> NotifierAppealForm:
+        secret, reason, csrf = (form.get(k) for k in ("secret", "reason", "csrf_token"))
+        return cls(
+            secret=secret if isinstance(secret, str) and len(secret) <= MAX_SECRET else "",
+            reason=reason.strip() if isinstance(reason, str) else "",
+            csrf_token=csrf if isinstance(csrf, str) else None,
+        )
+
+
 @router.post(
     "/report/status/{reference}/appeal", response_class=HTMLResponse, include_in_schema=False
 )
@@ -275,19 +312,14 @@ async def notifier_appeal_submit(request: Request, reference: str) -> HTMLRespon
     if wait is not None:
         context = {"mode": "missing", "error": _too_many(wait)}
         return _page(request, "appeal.html", context, 429, **{"Retry-After": str(wait)})
-    form = await request.form(max_files=0, max_fields=10)
-    secret = form.get("secret")
-    reason = form.get("reason")
-    secret = secret if isinstance(secret, str) and len(secret) <= 100 else ""
-    reason = reason.strip() if isinstance(reason, str) else ""
+    form = NotifierAppealForm.read(await request.form(max_files=0, max_fields=10))
+    secret, reason = form.secret, form.reason
     if not _REFERENCE.fullmatch(reference) or not secret:
         return _page(request, "appeal.html", {"mode": "missing", "error": NOT_FOUND}, 404)
-    csrf = form.get("csrf_token")
-    if not isinstance(csrf, str) or not _csrf_ok(request, csrf):
+    if form.csrf_token is None or not _csrf_ok(request, form.csrf_token):
         return _notifier_form(request, reference, secret, EXPIRED, reason, 400)
     if not reason or len(reason) > MAX_REASON:
-        error = f"Give your reasons, up to {MAX_REASON} characters."
-        return _notifier_form(request, reference, secret, error, reason, 400)
+        return _notifier_form(request, reference, secret, REASON_NEEDED, reason, 400)
     try:
         appeal = await run_in_threadpool(_file_for_notifier, request, reference, secret, reason)
     except AppealError as exc:
@@ -298,30 +330,6 @@ async def notifier_appeal_submit(request: Request, reference: str) -> HTMLRespon
 
 
 # -- following an appeal ---------------------------------------------------------------------------
-
-
-def appeal_for_appellant(conn: Connection, reference: str, secret: str) -> dict[str, Any] | None:
-    """What the holder of an appeal's secret may see: its status and reasoned outcome, nothing
-    about the reviewer or the other party. None for an unknown reference *or* a wrong secret."""
-    row = conn.execute(
-        select(
-            appeals.c.reference,
-            appeals.c.secret_hash,
-            appeals.c.status,
-            appeals.c.filed_at,
-            appeals.c.decided_at,
-            appeals.c.outcome,
-        ).where(appeals.c.reference == reference)
-    ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, secret_digest(secret)):
-        return None
-    return {
-        "reference": row.reference,
-        "status": row.status,
-        "filed_at": row.filed_at,
-        "decided_at": row.decided_at,
-        "outcome": row.outcome,
-    }
 
 
 @router.get("/appeal/status/{reference}", response_class=HTMLResponse, include_in_schema=False)
@@ -341,16 +349,17 @@ def appeal_status_page(request: Request, reference: str, secret: Secret = "") ->
     return _page(request, "appeal_status.html", {"appeal": view})
 
 
-def register(app: FastAPI, clock: Callable[[], datetime] | None = None) -> None:
+def register(app: FastAPI, clock: Clock | None = None) -> None:
     """Add the appeal pages to ``app``, after ``reports.register``: they share its templates,
     CSRF key and rate-limit settings. ``clock`` is for tests (the appeal window is six months)."""
     if not hasattr(app.state, "reports"):
         raise RuntimeError("register the report pages (iolaus.web.reports) before the appeals")
-    settings = app.state.reports.settings
+    settings, engine = app.state.reports.settings, app.state.services.engine
+    clock = clock or system_clock
     app.state.appeals = _Limits(
-        SlidingWindow.parse(settings.submit_limit),
-        SlidingWindow.parse(settings.status_limit),
-        clock or (lambda: datetime.now(UTC)),
+        RateLimit.parse(settings.submit_limit, engine, "appeal.submit", clock),
+        RateLimit.parse(settings.status_limit, engine, "appeal.status", clock),
+        clock,
     )
     if not getattr(app.state, "appeals_routes", False):  # called again: settings only
         app.include_router(router)

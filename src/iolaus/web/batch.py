@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from iolaus.hashing.types import SignalType
 from iolaus.model.banks import InvalidSignal
 from iolaus.web.auth import match_access
-from iolaus.web.hma_compat import matches_by_bank, signal_type_of
+from iolaus.web.hma.matching import matches_by_bank
+from iolaus.web.hma.params import signal_type_of
 from iolaus.web.settings import Svc
 
 MAX_BATCH = 10_000

@@ -26,6 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from iolaus.cases import intake, store
 from iolaus.cases.triage import TriagePolicy
@@ -33,7 +34,7 @@ from iolaus.config import REPORT_RATE_LIMIT, REPORT_STATUS_RATE_LIMIT, Settings
 from iolaus.model.access import Role, Token
 from iolaus.model.cases import TargetKind
 from iolaus.web.auth import authenticate, bearer
-from iolaus.web.ratelimit import SlidingWindow
+from iolaus.web.ratelimit import RateLimit
 from iolaus.web.settings import services
 
 HERE = Path(__file__).parent
@@ -77,8 +78,8 @@ class ReportSettings:
 @dataclass
 class _State:
     settings: ReportSettings
-    submits: SlidingWindow
-    lookups: SlidingWindow
+    submits: RateLimit
+    lookups: RateLimit
     templates: Jinja2Templates
 
 
@@ -98,7 +99,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _limit(limiter: SlidingWindow, request: Request) -> int | None:
+def _limit(limiter: RateLimit, request: Request) -> int | None:
     return limiter.hit(_client(request))
 
 
@@ -187,8 +188,30 @@ def report_form(request: Request) -> HTMLResponse:
     return _form_page(request, {}, {})
 
 
-FORM_FIELDS = ("target_kind", "target", "category", "explanation", "notifier_name")
-FORM_FIELDS += ("notifier_email", "good_faith")
+class ReportForm(BaseModel):
+    """The public form as posted: text fields only (the form takes no file). What is wrong with
+    a notice is decided by ``intake.validate``, the same rules as the API's, field by field; the
+    page shows each error next to its field, with the values typed so far. Read by the handler
+    after the rate limit, rather than by FastAPI before it runs, so that a refused flood costs
+    no parsing and no file is ever accepted."""
+
+    target_kind: str | None = None
+    target: str | None = None
+    category: str | None = None
+    explanation: str | None = None
+    notifier_name: str | None = None
+    notifier_email: str | None = None
+    good_faith: str | None = None
+    csrf_token: str | None = None
+
+    @classmethod
+    def read(cls, form: FormData) -> ReportForm:
+        fields = {name: v for name in cls.model_fields if isinstance(v := form.get(name), str)}
+        return cls.model_validate(fields)
+
+    def values(self) -> dict[str, str]:
+        """The notice's fields that were sent, to check and to show again."""
+        return self.model_dump(exclude_none=True, exclude={"csrf_token"})
 
 
 @router.post("/report", response_class=HTMLResponse, include_in_schema=False)
@@ -198,10 +221,9 @@ async def report_submit(request: Request) -> HTMLResponse:
     if wait is not None:
         errors = {"form": f"Too many reports from your address; try again in {wait} seconds."}
         return _form_page(request, {}, errors, 429, **{"Retry-After": str(wait)})
-    form = await request.form(max_files=0, max_fields=20)
-    values = {name: v for name in FORM_FIELDS if isinstance(v := form.get(name), str)}
-    csrf = form.get("csrf_token")
-    if not isinstance(csrf, str) or not _csrf_ok(request, csrf):
+    form = ReportForm.read(await request.form(max_files=0, max_fields=20))
+    values = form.values()
+    if form.csrf_token is None or not _csrf_ok(request, form.csrf_token):
         errors = {"form": "This form expired or was not sent from this site; please submit again."}
         return _form_page(request, values, errors, 400)
     try:
@@ -321,10 +343,11 @@ def register(app: FastAPI, settings: ReportSettings) -> None:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
+    engine = app.state.services.engine
     app.state.reports = _State(
         settings,
-        SlidingWindow.parse(settings.submit_limit),
-        SlidingWindow.parse(settings.status_limit),
+        RateLimit.parse(settings.submit_limit, engine, "report.submit"),
+        RateLimit.parse(settings.status_limit, engine, "report.status"),
         Jinja2Templates(env=environment),
     )
     if not getattr(app.state, "reports_routes", False):

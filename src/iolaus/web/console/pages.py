@@ -25,6 +25,7 @@ from iolaus.web.console.auth import (
     new_login_token,
     require,
 )
+from iolaus.web.console.forms import LoginForm, LogoutForm
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -54,17 +55,12 @@ def login_form(request: Request, error: str | None = None) -> HTMLResponse:
 
 
 @router.post("/login")
-def login(
-    request: Request,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=1024)],
-    csrf_token: Annotated[str, Form(max_length=128)],
-) -> Response:
-    check_login_csrf(request, csrf_token)
+def login(request: Request, form: Annotated[LoginForm, Form()]) -> Response:
+    check_login_csrf(request, form.csrf_token)
     with engine_of(request).begin() as conn:
-        user = authenticate(conn, username, password)
+        user = authenticate(conn, form.username, form.password)
         if user is None:
-            audit.record(conn, "anonymous", "console.login_failed", username[:64])
+            audit.record(conn, "anonymous", "console.login_failed", form.username[:64])
         else:
             token, _ = start_session(conn, user)
             audit.record(conn, f"user:{user.username}", "console.login", user.username)
@@ -86,10 +82,10 @@ def login(
 @router.post("/logout")
 def logout(
     request: Request,
-    csrf_token: Annotated[str, Form(max_length=128)],
+    form: Annotated[LogoutForm, Form()],
     session: Session = Depends(require()),
 ) -> Response:
-    check_csrf(session, csrf_token)
+    check_csrf(session, form.csrf_token)
     with engine_of(request).begin() as conn:
         end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
         audit.record(conn, f"user:{session.user.username}", "console.logout", None)

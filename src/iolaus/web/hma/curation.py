@@ -1,17 +1,8 @@
-"""HMA / OpenMediaMatch's HTTP API, so that HMA clients work against Iolaus unchanged.
-
-Shapes, status codes and messages follow HMA 1.1.7 (see ``formats.md`` §3), quirks included:
-lookup distances are strings (``"-"`` for exact-match types, as pytx prints them) while
-``/m/compare`` distances are numbers; ``DELETE /c/bank/<name>`` answers "Done" even for a
-missing bank; a photo too plain for PDQ hashes to ``""``. Where HMA is lax Iolaus is stricter
-and says so: content ids must belong to the bank named in the path, and a change is matchable
-(or gone) by the time the write returns. ``GET /m/lookup`` applies ``bypass_coinflip``, which HMA
-accepts but ignores. Lookups by file (``?url=`` or upload) hash first; every role that opens
-``/m`` also opens ``/h``, so HMA's "needs the hasher role" check always passes here.
-
-Handlers stay thin: they parse, call the helpers below or the store, and shape the answer.
-Every curation write is recorded in the audit log under the token's name.
-"""
+"""HMA's curation routes (``/c``): banks, their content (added by URL, upload or hashes) and the
+server's signal and content types. ``DELETE /c/bank/<name>`` answers "Done" even for a missing
+bank, as HMA does; where HMA is lax this is stricter and says so: content ids must belong to the
+bank named in the path, and a change is matchable (or gone) by the time the write returns.
+Every write is recorded in the audit log under the token's name."""
 
 from __future__ import annotations
 
@@ -24,248 +15,18 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from iolaus.hashing.matcher import LookupResult
 from iolaus.hashing.types import MEDIA_CONTENT, SIGNAL_TYPES, SignalType, by_name
 from iolaus.model.banks import NOTE_MAX, Bank, BankContent, InvalidBank, InvalidSignal
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
-from iolaus.web.auth import CurateToken, curate_access, hash_access, match_access
+from iolaus.web.auth import CurateToken, curate_access
+from iolaus.web.hma.params import UPLOAD_BODY, flag, short
 from iolaus.web.media import has_files, hash_url, uploaded
 from iolaus.web.settings import Services, Svc
 
 FIVE_YEARS = 5 * 365 * 24 * 3600
-UPLOAD_BODY = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "description": "Exactly one file; its field name is its content type.",
-                    "properties": {
-                        name: {"type": "string", "format": "binary"} for name in MEDIA_CONTENT
-                    },
-                }
-            }
-        }
-    }
-}
 
-hashing = APIRouter(prefix="/h", tags=["Hashing (HMA)"], dependencies=[Depends(hash_access)])
-matching = APIRouter(prefix="/m", tags=["Matching (HMA)"], dependencies=[Depends(match_access)])
-curation = APIRouter(prefix="/c", tags=["Curation (HMA)"], dependencies=[Depends(curate_access)])
-
-
-# -- parameters ---------------------------------------------------------------------------------
-
-
-def _short(text: str, limit: int = 64) -> str:
-    """Echo a client's value in a message without reflecting megabytes of it back."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def required(value: str | None, name: str) -> str:
-    if value is None:
-        raise HTTPException(400, f"{name} is required")
-    return value
-
-
-def flag(value: str) -> bool:
-    """HMA's boolean query parameters: true/1 or false/0."""
-    lowered = value.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise HTTPException(400, "invalid boolean parameter - prefer true/false")
-
-
-def signal_type_of(name: str) -> SignalType:
-    try:
-        return SIGNAL_TYPES.from_name(name)
-    except ValueError:
-        raise HTTPException(400, f"No such SignalType '{_short(name)}'") from None
-
-
-def valid_signal(kind: SignalType, value: str) -> str:
-    try:
-        return kind.validate(value)
-    except InvalidSignal as exc:
-        raise HTTPException(400, f"invalid signal: {exc}") from None
-
-
-def bank_names(banks: str | None) -> set[str] | None:
-    return set(banks.split(",")) if banks else None
-
-
-# -- matching -----------------------------------------------------------------------------------
-
-
-def matches_by_bank(result: LookupResult, kind: SignalType) -> dict[str, list[dict[str, Any]]]:
-    """HMA's lookup map: bank name → matches; banks without a match are absent."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for match in result.positive:
-        found.setdefault(match.bank, []).append(
-            {"bank_content_id": match.content_id, "distance": kind.distance_text(match.distance)}
-        )
-    return found
-
-
-def lookup_signal(
-    svc: Services,
-    kind: SignalType,
-    value: str,
-    *,
-    banks: set[str] | None,
-    seed: str | None,
-    bypass_coinflip: bool,
-) -> dict[str, list[dict[str, Any]]]:
-    result = svc.matcher.lookup(
-        kind.name,
-        [valid_signal(kind, value)],
-        banks=banks,
-        seed=seed,
-        bypass_coinflip=bypass_coinflip,
-    )[0]
-    return matches_by_bank(result, kind)
-
-
-def lookup_hashes(
-    svc: Services, hashes: dict[str, str], **options: Any
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Lookups for a hashed file, keyed by signal type; an unusable ("") hash matches nothing."""
-    return {
-        name: lookup_signal(svc, SIGNAL_TYPES.from_name(name), value, **options) if value else {}
-        for name, value in hashes.items()
-    }
-
-
-def raw_matches(
-    svc: Services, kind: SignalType, value: str, banks: set[str] | None
-) -> list[tuple[int, int]]:
-    """(content id, distance) at the index radius, ignoring enable state and bank ratios.
-
-    Hits are checked against the store, so an item deleted a moment ago is never returned."""
-    hits = svc.matcher.raw_lookup(kind.name, [valid_signal(kind, value)])[0]
-    with svc.engine.connect() as conn:
-        info = bank_store.content_banks(conn, [cid for cid, _ in hits])
-    return sorted(
-        (cid, distance)
-        for cid, distance in hits
-        if cid in info and (banks is None or info[cid]["name"] in banks)
-    )
-
-
-def compare_pair(kind: SignalType, pair: Any) -> list[Any]:
-    """``[match, similarity]`` for two hashes of one type, as pytx's compare_hash gives it."""
-    if not isinstance(pair, list):
-        raise HTTPException(400, f"Comparison hashes for {kind.name} was not a list")
-    if len(pair) != 2:
-        raise HTTPException(400, "Comparison hash list length must be exactly 2")
-    try:
-        left, right = (kind.validate(str(h)) for h in pair)
-    except InvalidSignal as exc:
-        raise HTTPException(400, f"Invalid {kind.name} hash: {exc}") from None
-    match, distance = kind.compare(left, right)
-    return [match, kind.distance_detail(distance)]
-
-
-# -- hashing routes -----------------------------------------------------------------------------
-
-
-@hashing.get("/hash", summary="Fetch a photo or video by URL and hash it")
-def hash_get(
-    svc: Svc, url: str | None = None, content_type: str | None = None, types: str | None = None
-) -> dict[str, str]:
-    return hash_url(required(url, "url"), content_type, types, svc.settings)
-
-
-@hashing.post("/hash", summary="Hash an uploaded photo or video", openapi_extra=UPLOAD_BODY)
-async def hash_post(request: Request, svc: Svc, types: str | None = None) -> dict[str, str]:
-    async with uploaded(request, svc.settings.max_file_size) as upload:
-        return await run_in_threadpool(upload.hashes, types, svc.settings.max_file_size)
-
-
-# -- matching routes ----------------------------------------------------------------------------
-
-
-@matching.get("/raw_lookup", summary="Content ids near a hash, without bank rules")
-def raw_lookup(
-    svc: Svc,
-    signal_type: str | None = None,
-    signal: str | None = None,
-    banks: str | None = None,
-    include_distance: str = "false",
-) -> dict[str, list[Any]]:
-    kind = signal_type_of(required(signal_type, "signal_type"))
-    hits = raw_matches(svc, kind, required(signal, "signal"), bank_names(banks))
-    if flag(include_distance):
-        return {
-            "matches": [
-                {"bank_content_id": cid, "distance": kind.distance_text(d)} for cid, d in hits
-            ]
-        }
-    return {"matches": [cid for cid, _ in hits]}
-
-
-def _lookup_options(banks: str | None, seed: str | None, bypass_coinflip: str) -> dict[str, Any]:
-    """The bank filter and coin-flip options shared by every ``/m/lookup`` form."""
-    return {"banks": bank_names(banks), "seed": seed, "bypass_coinflip": flag(bypass_coinflip)}
-
-
-@matching.get("/lookup", summary="Matching banks for a hash, or for a file fetched by URL")
-def lookup_get(
-    svc: Svc,
-    signal_type: str | None = None,
-    signal: str | None = None,
-    url: str | None = None,
-    content_type: str | None = None,
-    types: str | None = None,
-    banks: str | None = None,
-    seed: str | None = None,
-    bypass_coinflip: str = "false",
-) -> dict[str, Any]:
-    options = _lookup_options(banks, seed, bypass_coinflip)
-    if url:
-        found = lookup_hashes(svc, hash_url(url, content_type, types, svc.settings), **options)
-        return found.get(signal_type, {}) if signal_type is not None else found
-    if not signal or not signal_type:
-        raise HTTPException(400, "Either url or both signal and signal_type are required")
-    return lookup_signal(svc, signal_type_of(signal_type), signal, **options)
-
-
-@matching.post("/lookup", summary="Matching banks for an uploaded file", openapi_extra=UPLOAD_BODY)
-async def lookup_post(
-    request: Request,
-    svc: Svc,
-    types: str | None = None,
-    banks: str | None = None,
-    seed: str | None = None,
-    bypass_coinflip: str = "false",
-) -> dict[str, Any]:
-    options = _lookup_options(banks, seed, bypass_coinflip)
-    async with uploaded(request, svc.settings.max_file_size) as upload:
-        hashes = await run_in_threadpool(upload.hashes, types, svc.settings.max_file_size)
-    return await run_in_threadpool(lookup_hashes, svc, hashes, **options)
-
-
-@matching.get("/index/status", summary="Size and freshness of each signal type's index")
-def index_status(svc: Svc, signal_type: str | None = None) -> dict[str, Any]:
-    status = svc.matcher.status()
-    if signal_type is None:
-        return status
-    if signal_type not in status:
-        raise HTTPException(400, f"No such signal type '{_short(signal_type)}'")
-    return {signal_type: status[signal_type]}
-
-
-@matching.post("/compare", summary="Compare pairs of hashes")
-def compare(body: Annotated[Any, Body()]) -> dict[str, list[Any]]:
-    if not isinstance(body, dict):
-        raise HTTPException(400, "Request input was not a dict")
-    return {name: compare_pair(signal_type_of(name), pair) for name, pair in body.items()}
-
-
-# -- curation: banks ----------------------------------------------------------------------------
+router = APIRouter(prefix="/c", tags=["Curation (HMA)"], dependencies=[Depends(curate_access)])
 
 
 class BankCreate(BaseModel):
@@ -301,23 +62,23 @@ def ratio_of(enabled_ratio: float | None, enabled: bool | None) -> float | None:
 def bank_or_404(conn: Connection, name: str) -> Bank:
     bank = bank_store.get_bank(conn, name)
     if bank is None:
-        raise HTTPException(404, f"bank '{_short(name)}' not found")
+        raise HTTPException(404, f"bank '{short(name)}' not found")
     return bank
 
 
 def _bank_error(exc: InvalidBank) -> HTTPException:
     if isinstance(exc, bank_store.BankExists):
         return HTTPException(403, "Bank already exists")
-    return HTTPException(400, _short(str(exc), 300))
+    return HTTPException(400, short(str(exc), 300))
 
 
-@curation.get("/banks", summary="List banks")
+@router.get("/banks", summary="List banks")
 def banks_list(svc: Svc) -> list[dict[str, Any]]:
     with svc.engine.connect() as conn:
         return [bank_json(b) for b in bank_store.list_banks(conn)]
 
 
-@curation.post("/banks", status_code=201, summary="Create a bank")
+@router.post("/banks", status_code=201, summary="Create a bank")
 def bank_create(body: BankCreate, svc: Svc, token: CurateToken) -> dict[str, Any]:
     ratio = ratio_of(body.enabled_ratio, body.enabled)
     try:
@@ -333,13 +94,13 @@ def bank_create(body: BankCreate, svc: Svc, token: CurateToken) -> dict[str, Any
     return bank_json(bank)
 
 
-@curation.get("/bank/{name}", summary="Get a bank")
+@router.get("/bank/{name}", summary="Get a bank")
 def bank_get(name: str, svc: Svc) -> dict[str, Any]:
     with svc.engine.connect() as conn:
         return bank_json(bank_or_404(conn, name))
 
 
-@curation.put("/bank/{name}", summary="Rename, enable or disable a bank")
+@router.put("/bank/{name}", summary="Rename, enable or disable a bank")
 def bank_update(name: str, body: BankUpdate, svc: Svc, token: CurateToken) -> dict[str, Any]:
     ratio = ratio_of(body.enabled_ratio, body.enabled)
     try:
@@ -357,16 +118,13 @@ def bank_update(name: str, body: BankUpdate, svc: Svc, token: CurateToken) -> di
     return bank_json(bank)
 
 
-@curation.delete("/bank/{name}", summary="Delete a bank and all its content")
+@router.delete("/bank/{name}", summary="Delete a bank and all its content")
 def bank_delete(name: str, svc: Svc, token: CurateToken) -> dict[str, str]:
     with svc.engine.begin() as conn:
         if bank_store.delete_bank(conn, name):
             audit.record(conn, token.actor, "bank.delete", name)
     svc.matcher.refresh()
     return {"message": "Done"}
-
-
-# -- curation: content --------------------------------------------------------------------------
 
 
 def parse_metadata(value: Any) -> dict[str, Any]:
@@ -432,7 +190,7 @@ def store_signals(
                 signal_types=sorted(k.name for k in signals),
             )
     except bank_store.NoSuchBank:
-        raise HTTPException(404, f"bank '{_short(bank)}' not found") from None
+        raise HTTPException(404, f"bank '{short(bank)}' not found") from None
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     svc.matcher.refresh()
@@ -468,7 +226,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-@curation.post(
+@router.post(
     "/bank/{name}/content",
     summary="Add a photo or video to a bank, by URL or upload (only its hashes are kept)",
     openapi_extra=UPLOAD_BODY,
@@ -499,7 +257,7 @@ async def content_add(
     )
 
 
-@curation.post("/bank/{name}/signal", summary="Add hashes to a bank")
+@router.post("/bank/{name}/signal", summary="Add hashes to a bank")
 def signal_add(
     name: str, body: Annotated[Any, Body()], svc: Svc, token: CurateToken
 ) -> dict[str, Any]:
@@ -515,7 +273,7 @@ def signal_add(
         try:
             kind = SIGNAL_TYPES.from_name(key)
         except ValueError:
-            raise HTTPException(400, f"No such signal type {_short(key)}") from None
+            raise HTTPException(400, f"No such signal type {short(key)}") from None
         try:
             signals[kind] = kind.validate(str(value))
         except InvalidSignal as exc:
@@ -556,7 +314,7 @@ def content_json(
     return found
 
 
-@curation.get("/bank/{name}/content/{content_id}", summary="Get one item of a bank")
+@router.get("/bank/{name}/content/{content_id}", summary="Get one item of a bank")
 def content_get(
     name: str,
     content_id: int,
@@ -583,7 +341,7 @@ def check_disable_until(value: int) -> int:
     return value
 
 
-@curation.put("/bank/{name}/content/{content_id}", summary="Enable, disable or annotate an item")
+@router.put("/bank/{name}/content/{content_id}", summary="Enable, disable or annotate an item")
 def content_update(
     name: str, content_id: int, body: ContentUpdate, svc: Svc, token: CurateToken
 ) -> dict[str, Any]:
@@ -613,7 +371,7 @@ def content_update(
     return record | ({"note": item.note} if item.note else {})
 
 
-@curation.delete("/bank/{name}/content/{content_id}", summary="Delete an item and its hashes")
+@router.delete("/bank/{name}/content/{content_id}", summary="Delete an item and its hashes")
 def content_delete(name: str, content_id: int, svc: Svc, token: CurateToken) -> dict[str, int]:
     with svc.engine.begin() as conn:
         bank = bank_or_404(conn, name)
@@ -627,17 +385,11 @@ def content_delete(name: str, content_id: int, svc: Svc, token: CurateToken) -> 
     return {"deleted": deleted}
 
 
-# -- curation: configuration --------------------------------------------------------------------
-
-
-@curation.get("/signal_type", summary="Signal types this server hashes and matches")
+@router.get("/signal_type", summary="Signal types this server hashes and matches")
 def signal_types() -> list[dict[str, Any]]:
     return [{"name": kind.name, "enabled_ratio": 1.0} for kind in SIGNAL_TYPES]
 
 
-@curation.get("/content_type", summary="Content types this server hashes")
+@router.get("/content_type", summary="Content types this server hashes")
 def content_types() -> list[dict[str, Any]]:
     return [{"name": name, "enabled": True} for name in MEDIA_CONTENT]
-
-
-routers = (hashing, matching, curation)
