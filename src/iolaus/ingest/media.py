@@ -75,8 +75,6 @@ class HashingSubscriber:
         return counts
 
 
-register_media_subscriber("hashing", HashingSubscriber)
-
 _HASHED = select(attachment_hashes.c.attachment_id).where(
     attachment_hashes.c.attachment_id == bindparam("id")
 )
@@ -181,3 +179,6 @@ def _record_signals(
         )
     if values:
         conn.execute(insert(signals), values)
+
+
+register_media_subscriber("hashing", HashingSubscriber)
