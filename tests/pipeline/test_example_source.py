@@ -62,6 +62,8 @@ def test_a_new_source_runs_through_the_pipeline(engine: Engine) -> None:
     lurker = Account("299", "lurker", display_name="Lurks")
     follow_up = [
         MemberSeen(COMMUNITY, lurker, ("member",), later),
+        # a channel stored by an earlier unit needs no channel-seen event again
+        MessageSeen(general, Message("m900", lurker, "Default", "bonjour", NOW), later),
         MessageEdited(general, "m1", "edited text", later),
         MessageEdited(general, "m1", "an older edit loses", NOW - timedelta(days=3)),
         MessageDeleted(general, "m2", later),
@@ -83,12 +85,18 @@ def test_a_new_source_runs_through_the_pipeline(engine: Engine) -> None:
         m1 = conn.execute(select(T.messages).where(T.messages.c.external_id == "m1")).one()
         m2 = conn.execute(select(T.messages).where(T.messages.c.external_id == "m2")).one()
         (revision,) = conn.execute(select(T.message_revisions)).all()
+        late = conn.execute(
+            select(T.accounts.c.username)
+            .join(T.messages, T.messages.c.author_id == T.accounts.c.id)
+            .where(T.messages.c.external_id == "m900")
+        ).scalar_one()
         member = conn.execute(
             select(T.memberships.c.roles, T.memberships.c.last_seen_at)
             .join(T.accounts, T.accounts.c.id == T.memberships.c.account_id)
             .where(T.accounts.c.external_id == "299")
         ).one()
         assert conn.execute(select(T.pending_detection)).all() == []
+    assert late == "lurker"
     assert (m1.content, m1.edited_at) == ("edited text", later)
     assert (revision.message_id, revision.content) == (m1.id, "quelqu'un joue ce soir ?")
     assert m2.deleted_at == later and m2.content  # kept as it was, marked deleted

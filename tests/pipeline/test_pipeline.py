@@ -175,3 +175,13 @@ def test_the_worker_finishes_what_an_interrupted_import_left(tmp_path: Path) -> 
     assert "detection on 1 community(ies)" in result.stdout
     assert _waiting(engine) == 0 and _open_cases(engine) == 1
     engine.dispose()
+
+
+def test_scan_first_finishes_pending_detection(tmp_path: Path) -> None:
+    db = tmp_path / "scan.db"
+    engine = _fresh(db)
+    assert import_exports(engine, risky_exports(tmp_path / "exports")).ok  # ingest only
+    result = runner.invoke(app, ["--db", f"sqlite:///{db}", "scan", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert _waiting(engine) == 0 and _open_cases(engine) == 1
+    engine.dispose()

@@ -58,11 +58,16 @@ def scan_command(
 ) -> None:
     """Run detection over every stored community and rank them by risk, with reasons.
 
+    Communities an interrupted import left queued are first detected and triaged as the import
+    would have done.
+
     Scores and live findings are stored (signals, community_risk); shadow rules are counted only.
     """
+    from iolaus.cli.platform import build_pipeline
     from iolaus.signals.scan import scan_communities
 
     engine = state.engine()
+    build_pipeline().drain()  # first what imports left queued: detection, then triage
     with engine.connect() as conn:
         detector = build_detector(conn, rules, lexicon)
     risks = scan_communities(engine, detector=detector)

@@ -43,10 +43,6 @@ class CommunitySeen:
     community: Community
     observed_at: datetime
 
-    @property
-    def ref(self) -> CommunityRef:
-        return CommunityRef(self.community.platform, self.community.external_id)
-
 
 @dataclass(frozen=True, slots=True)
 class ChannelSeen:

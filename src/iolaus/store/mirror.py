@@ -84,13 +84,7 @@ _MESSAGE = (
     .where(messages.c.external_id == bindparam("message"))
 )
 _ATTACHMENT = (
-    select(
-        attachments.c.id,
-        attachments.c.url,
-        attachments.c.file_name,
-        messages.c.id.label("message_id"),
-        messages.c.author_id,
-    )
+    select(attachments.c.id, messages.c.id.label("message_id"), messages.c.author_id)
     .join(messages, messages.c.id == attachments.c.message_id)
     .where(messages.c.channel_id == bindparam("channel_id"))
     .where(messages.c.external_id == bindparam("message"))
@@ -129,8 +123,6 @@ class StoredAttachment:
     channel_id: int
     community_id: int
     author_id: int
-    url: str
-    file_name: str
 
 
 class MirrorWriter:
@@ -185,9 +177,9 @@ class MirrorWriter:
             return
         self.flush()
         if isinstance(event, CommunitySeen):
-            self.community(event.community, event.observed_at)
+            self._community(event.community, event.observed_at)
         elif isinstance(event, ChannelSeen):
-            self.channel(event.community, event.channel, event.observed_at)
+            self._channel(event.community, event.channel, event.observed_at)
         elif isinstance(event, MemberSeen):
             self._member(event)
         elif isinstance(event, MessageEdited):
@@ -203,7 +195,7 @@ class MirrorWriter:
             return
         channel, observed_at = self._buffer_key
         batch, self._buffer = self._buffer, []
-        self.messages(channel, batch, observed_at)
+        self._messages(channel, batch, observed_at)
 
     def attachment(self, offer: MediaOffered) -> StoredAttachment | None:
         """The stored attachment an offer is about (after writing what came before it), or
@@ -226,8 +218,6 @@ class MirrorWriter:
             channel_id=channel_id,
             community_id=community_id,
             author_id=int(row.author_id),
-            url=row.url,
-            file_name=row.file_name,
         )
 
     # -- natural keys to row ids ---------------------------------------------------------------
@@ -274,7 +264,7 @@ class MirrorWriter:
 
     # -- communities and channels ------------------------------------------------------------
 
-    def community(self, community: Community, observed_at: datetime) -> int:
+    def _community(self, community: Community, observed_at: datetime) -> int:
         """Row id of ``community``, inserted or refreshed from a newer observation."""
         ref = CommunityRef(community.platform, community.external_id)
         platform = self._platform_id(community.platform)
@@ -311,7 +301,7 @@ class MirrorWriter:
         self.touched.add(found)
         return found
 
-    def channel(self, community: CommunityRef, channel: Channel, observed_at: datetime) -> int:
+    def _channel(self, community: CommunityRef, channel: Channel, observed_at: datetime) -> int:
         """Row id of ``channel`` in its community (already seen), inserted or refreshed."""
         community_id = self._community_id(community)
         values = {
@@ -415,7 +405,7 @@ class MirrorWriter:
 
     # -- messages ----------------------------------------------------------------------------
 
-    def messages(
+    def _messages(
         self,
         channel: ChannelRef,
         batch: Sequence[Message],
