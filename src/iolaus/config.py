@@ -465,7 +465,7 @@ class Settings:
         return cls(**values, origins=MappingProxyType(origins))
 
     def value(self, setting: Setting[T]) -> T:
-        return getattr(self, setting.name)  # type: ignore[no-any-return]
+        return getattr(self, setting.name)
 
     def origin(self, setting: Setting[Any]) -> Origin:
         return self.origins.get(setting.name, Origin.DEFAULT)

@@ -307,7 +307,7 @@ def open_cases_from_signals(
             ).scalar_one()
             if decided:
                 continue
-            counts = dict(
+            counts: dict[str, int] = dict(
                 conn.execute(
                     select(signals.c.category, func.count())
                     .where(signals.c.community_id == community_id)

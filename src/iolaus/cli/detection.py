@@ -4,7 +4,7 @@ protected-persons watch list."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -125,7 +125,7 @@ def rules_test(
     context, _ = detector.channel_features(channel, None, None, False) if channel else ({}, None)
     context["display"] = f"#{channel}" if channel else ""
     view, findings = detector.message(text, context)
-    result = {
+    result: dict[str, Any] = {
         "normalised": view.normalised.text,
         "hits": [
             {

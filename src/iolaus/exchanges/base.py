@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -166,7 +166,7 @@ class ExchangeAPI(ABC):
         return cls.check_credentials(data)
 
     @abstractmethod
-    def fetch(self, checkpoint: Checkpoint | None) -> Iterator[FetchDelta]:
+    def fetch(self, checkpoint: Checkpoint | None) -> Generator[FetchDelta, None, None]:
         """Deltas from ``checkpoint`` (None: from the start) up to now."""
 
 

@@ -8,7 +8,7 @@ by hand, withdraws entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ class LocalFileAPI(ExchangeAPI):
                 ) from None
         return checked
 
-    def fetch(self, checkpoint: Checkpoint | None) -> Iterator[FetchDelta]:
+    def fetch(self, checkpoint: Checkpoint | None) -> Generator[FetchDelta, None, None]:
         path = Path(self.config["filename"])
         kind = self.config.get("signal_type")
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -120,7 +120,7 @@ class NCMECAPI(ExchangeAPI):
     def base_url(self) -> str:
         return self.config.get("base_url") or ENVIRONMENTS[self.config["environment"]]
 
-    def fetch(self, checkpoint: Checkpoint | None) -> Iterator[FetchDelta]:
+    def fetch(self, checkpoint: Checkpoint | None) -> Generator[FetchDelta, None, None]:
         checkpoint = checkpoint or {}
         start = int(checkpoint.get("timestamp", self.config["start_timestamp"]))
         paging = checkpoint.get("paging")

@@ -14,7 +14,7 @@ list from the timestamp, which is harmless because records are keyed by (type, h
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import httpx
@@ -79,7 +79,7 @@ class StopNCIIAPI(ExchangeAPI):
             )
         return cls.check_credentials({"fetch_function_key": parts[0], "subscription_key": parts[1]})
 
-    def fetch(self, checkpoint: Checkpoint | None) -> Iterator[FetchDelta]:
+    def fetch(self, checkpoint: Checkpoint | None) -> Generator[FetchDelta, None, None]:
         checkpoint = checkpoint or {}
         timestamp = int(checkpoint.get("timestamp", self.config["start_timestamp"]))
         token: str | None = checkpoint.get("page_token")
@@ -137,7 +137,7 @@ def parse_records(records: list[Any] | None) -> tuple[dict[str, Record], int]:
     latest: dict[str, tuple[int, Record]] = {}
     ignored = 0
     for item in records or ():
-        kind = _SIGNALS.get(item.get("signalType")) if isinstance(item, dict) else None
+        kind = _SIGNALS.get(str(item.get("signalType"))) if isinstance(item, dict) else None
         value = to_signal(kind, item.get("hashValue")) if kind else None
         if kind is None or value is None:
             ignored += 1
@@ -164,7 +164,7 @@ def _record(kind: SignalType, value: str, item: dict[str, Any]) -> Record:
 def _feedback(item: dict[str, Any]) -> Feedback:
     tags = item.get("tags")
     return Feedback(
-        _OPINIONS.get(item.get("feedbackValue"), Opinion.INVESTIGATION),
+        _OPINIONS.get(str(item.get("feedbackValue")), Opinion.INVESTIGATION),
         str(item.get("source") or ""),
         tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
     )

@@ -67,7 +67,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import BinaryIO
+from typing import BinaryIO, overload
 
 import numpy as np
 from PIL import ExifTags, Image
@@ -496,6 +496,10 @@ MEASURED_SIDE = 3000
 """Longest side over which the tolerances above were measured."""
 
 
+@overload
+def _hash_block(block: np.ndarray, settle: None = None) -> PdqHash: ...
+@overload
+def _hash_block(block: np.ndarray, settle: int) -> PdqHash | None: ...
 def _hash_block(block: np.ndarray, settle: int | None = None) -> PdqHash | None:
     """PDQ of the 64×64 downsampled luminance, computed in float64.
 

@@ -372,7 +372,8 @@ def _unleet_all(s: str) -> str:
         if at < done:
             continue  # another contact in a token already read
         start = len(s[:at].rstrip(_MIXED_CLASS))
-        end = _TOKEN_END.match(s, at).end()
+        token_end = _TOKEN_END.match(s, at)
+        end = token_end.end() if token_end else len(s)
         out.append(s[done:start])
         out.append(_unleet_token(s[start:end]))
         done = end

@@ -82,7 +82,7 @@ class _Limits:
 
 
 def _limits(request: Request) -> _Limits:
-    return request.app.state.appeals  # type: ignore[no-any-return]
+    return request.app.state.appeals
 
 
 def _too_many(wait: int) -> str:

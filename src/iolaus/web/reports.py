@@ -84,7 +84,7 @@ class _State:
 
 
 def _state(request: Request) -> _State:
-    return request.app.state.reports  # type: ignore[no-any-return]
+    return request.app.state.reports
 
 
 router = APIRouter(tags=["Reports"])
@@ -129,7 +129,7 @@ def _page(
         status_code=status,
         headers={"Content-Security-Policy": PAGE_CSP, **headers},
     )
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 def csrf_form_page(

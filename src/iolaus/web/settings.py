@@ -27,7 +27,7 @@ class Services:
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 Svc = Annotated[Services, Depends(services)]

@@ -138,14 +138,14 @@ class Lexicon:
         self._entries = tuple(unique.values())
         by_key: dict[str, list[_Compiled]] = {}
         for (text, _), e in unique.items():
-            key, where = skeleton(text), SkeletonMap(text)
-            doubled = tuple(k for k in range(len(key)) if where.doubled(k))
-            single = tuple(k for k, ch in enumerate(key) if ch.isdigit() and not where.doubled(k))
-            compiled = _Compiled((e.term, e.category, e.kind, e.weight), doubled, single)
-            by_key.setdefault(f" {key} ", []).append(compiled)
+            skel, where = skeleton(text), SkeletonMap(text)
+            doubled = tuple(k for k in range(len(skel)) if where.doubled(k))
+            single = tuple(k for k, ch in enumerate(skel) if ch.isdigit() and not where.doubled(k))
+            entry_hit = _Compiled((e.term, e.category, e.kind, e.weight), doubled, single)
+            by_key.setdefault(f" {skel} ", []).append(entry_hit)
         self._automaton = ahocorasick.Automaton()
-        for key, compiled in by_key.items():
-            self._automaton.add_word(key, (len(key), tuple(compiled)))
+        for word, compiled in by_key.items():
+            self._automaton.add_word(word, (len(word), tuple(compiled)))
         if by_key:
             self._automaton.make_automaton()
 
@@ -213,7 +213,8 @@ class Lexicon:
             # The match covers " term " in " skeleton ": skeleton positions first..last.
             first, last = end - length + 1, end - 2
             start, stop = where.first(first), where.last(last) + 1
-            hits.extend(Hit(*c.hit, start, stop) for c in compiled if c.fits(where, first))
+            found_here = (c for c in compiled if c.fits(where, first))
+            hits.extend(Hit._make((*c.hit, start, stop)) for c in found_here)
         hits.sort(key=lambda h: (h.start, h.end, h.category, h.term))
         return hits
 

@@ -101,7 +101,7 @@ class Condition:
         if op == "matches":
             return bool(actual) and self.value.search(actual) is not None
         if op == "contains":
-            return bool(actual) and self.value in actual
+            return actual is not None and bool(actual) and self.value in actual
         number = float(actual or 0)
         if op == ">":
             return number > self.value
@@ -282,7 +282,7 @@ def _compile(
     if scope not in SCOPES:
         raise error("scope", f"scope must be one of {', '.join(SCOPES)}")
     try:
-        category = Category(raw.get("category"))
+        category = Category(str(raw.get("category")))
     except ValueError:
         raise error("category", f"unknown category {raw.get('category')!r}") from None
     severity = raw.get("severity", 3)
