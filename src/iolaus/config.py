@@ -138,6 +138,16 @@ def _flag(text: str) -> bool:
     raise ValueError("expected 1 or 0 (or true/false, yes/no, on/off)")
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("console", "json")
+
+
+def _choice(text: str, choices: tuple[str, ...]) -> str:
+    if text not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}")
+    return text
+
+
 def _show_flag(value: bool) -> str:
     return "1" if value else "0"
 
@@ -392,6 +402,21 @@ WEBHOOK_SECRET = Setting[str | None](
     show=_show_optional,
     secret=True,
 )
+LOG_LEVEL = Setting(
+    "log_level",
+    "IOLAUS_LOG_LEVEL",
+    lambda text: _choice(text.lower(), LOG_LEVELS),
+    "info",
+    "Least severe log events written to stderr by `iolaus serve` and `iolaus worker`: "
+    "debug, info, warning or error.",
+)
+LOG_FORMAT = Setting(
+    "log_format",
+    "IOLAUS_LOG_FORMAT",
+    lambda text: _choice(text.lower(), LOG_FORMATS),
+    "console",
+    "`json` for one JSON object per log line (for log shippers), `console` for key=value lines.",
+)
 
 SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL,
@@ -411,6 +436,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     SECRET_KEY,
     WEBHOOK_URLS,
     WEBHOOK_SECRET,
+    LOG_LEVEL,
+    LOG_FORMAT,
 )
 """Every setting, in the order ``iolaus config show`` and the README list them."""
 
@@ -442,6 +469,8 @@ class Settings:
     secret_key: bytes | None = SECRET_KEY.default
     webhook_urls: tuple[str, ...] = WEBHOOK_URLS.default
     webhook_secret: str | None = WEBHOOK_SECRET.default
+    log_level: str = LOG_LEVEL.default
+    log_format: str = LOG_FORMAT.default
     origins: Mapping[str, Origin] = field(default_factory=lambda: MappingProxyType({}))
     """Where each value came from; a setting not listed holds its default."""
 

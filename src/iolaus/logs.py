@@ -1,9 +1,11 @@
 """Structured logs: one event name and key-value fields per line, JSON for machines.
 
 Operators grep and ship logs; a reviewer's case id, an outbox id or a community id must be a field,
-not words inside a sentence. The edges (the CLI, the app factory, the worker) call
-``configure`` once; modules take ``get_logger(__name__)``. Fields whose name says they hold a
-secret are redacted before rendering, whatever a caller passes: secrets never reach a log.
+not words inside a sentence. The long-running edges (``iolaus serve``, ``iolaus worker``) call
+``configure`` once (``IOLAUS_LOG_LEVEL``, ``IOLAUS_LOG_FORMAT``); before that, warnings and
+errors go to stderr as readable lines. Modules take ``get_logger(__name__)``. Fields whose name
+says they hold a secret are redacted before rendering, whatever a caller passes: secrets never
+reach a log.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def configure(level: str = "info", fmt: str = "console") -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(name)s %(message)s")
+
+
+configure("warning")  # until an edge configures: warnings and errors, on stderr, never stdout
 
 
 def get_logger(name: str) -> Any:

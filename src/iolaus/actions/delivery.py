@@ -10,9 +10,10 @@ from enum import IntEnum
 from typing import Protocol
 
 from iolaus.actions.outbox import Claimed
+from iolaus.errors import IolausError
 
 
-class TransportConfigError(Exception):
+class TransportConfigError(IolausError):
     """A transport is unknown or not (or badly) configured; the message never holds a secret."""
 
 

@@ -12,7 +12,6 @@ key, once its lease runs out. Any number of dispatchers may run against one data
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from collections.abc import Callable
@@ -26,11 +25,12 @@ from iolaus.actions import outbox
 from iolaus.actions.delivery import Outcome, Transport, Verdict
 from iolaus.actions.outbox import CLAIM_TTL, MAX_ATTEMPTS, Claimed, OutboxStatus
 from iolaus.cases import store as case_store
+from iolaus.logs import get_logger
 from iolaus.store import audit
 from iolaus.store.tables import decisions
 from iolaus.store.tables import outbox as outbox_table
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ACTOR = "dispatcher"
 
@@ -77,7 +77,7 @@ def _send(transport: Transport, action: Claimed) -> Outcome:
     try:
         return transport(action)
     except Exception as exc:
-        log.error("transport raised %s on action %d", type(exc).__name__, action.id)
+        log.error("transport.raised", error=type(exc).__name__, outbox_id=action.id)
         return Outcome(Verdict.RETRY, f"sender error: {type(exc).__name__}")
 
 
@@ -163,7 +163,7 @@ def run(
         try:
             report = dispatch_once(engine, clock(), transport, limit=limit)
         except SQLAlchemyError as exc:
-            log.warning("dispatch pass failed: %s", type(exc).__name__)
+            log.warning("dispatch.pass_failed", error=type(exc).__name__)
             stop_event.wait(interval)
             continue
         if on_report is not None:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select, update
 from iolaus.actions.kinds import MAX_TARGETS, CaseEvidence, InvalidAction, derive, handler_for
 from iolaus.cases.events import DecisionRecorded, decision_recorded
 from iolaus.cases.store import mark_decided
+from iolaus.errors import IolausError
 from iolaus.model.cases import CaseStatus, Ground, UserRole
 from iolaus.model.signals import Category
 from iolaus.store import audit
@@ -32,7 +33,7 @@ from iolaus.store.users import User
 DECIDING_ROLES = frozenset({UserRole.REVIEWER, UserRole.ADMIN})
 
 
-class DecisionError(ValueError):
+class DecisionError(IolausError, ValueError):
     """A decision that cannot be recorded as given; the message says why, for the reviewer."""
 
 

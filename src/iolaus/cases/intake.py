@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert, select
 
 from iolaus.cases import triage
 from iolaus.cases.triage import DEFAULT_POLICY, Subject, TriagePolicy
+from iolaus.errors import IolausError
 from iolaus.model.cases import ReportStatus, SubjectKind, TargetKind
 from iolaus.model.signals import Category
 from iolaus.store import audit
@@ -55,7 +56,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = (True, "true", "on", "yes", "1")
 
 
-class InvalidReport(ValueError):
+class InvalidReport(IolausError, ValueError):
     """Field → message for every problem found, so a form can show them all at once."""
 
     def __init__(self, errors: dict[str, str]) -> None:

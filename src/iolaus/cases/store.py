@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, func, insert, or_, select, update
 
+from iolaus.errors import Conflict
 from iolaus.model.cases import LOCK_DURATION, CaseEvent, CaseStatus, ReportStatus
 from iolaus.store import audit
 from iolaus.store.digest import secret_digest
@@ -24,7 +25,7 @@ from iolaus.store.tables import case_events, cases, communities, decisions, memb
 SYSTEM_ACTOR = "system"
 
 
-class CaseLocked(RuntimeError):
+class CaseLocked(Conflict, RuntimeError):
     """Another reviewer holds the case; two people must not decide the same case at once."""
 
 

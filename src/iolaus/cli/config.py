@@ -57,3 +57,22 @@ def config_show(
     for row in rows:
         table.add_row(shown(str(row["variable"])), shown(str(row["value"])), str(row["origin"]))
     out.print(table)
+
+
+@app.command("plugins")
+def plugins_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the pipeline's seams and what is registered in each, in the order they run."""
+    from iolaus.pipeline.plugins import SEAMS, registered
+
+    found = registered()
+    if as_json:
+        print_json({seam: list(names) for seam, names in found.items()})
+        return
+    table = Table(title="plug-ins by seam")
+    for column in ("seam", "registered", "what it is"):
+        table.add_column(column)
+    for seam, names in found.items():
+        table.add_row(seam, ", ".join(names) or "—", SEAMS[seam])
+    out.print(table)

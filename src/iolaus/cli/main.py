@@ -17,18 +17,33 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
+from typer.core import TyperGroup
 
 from iolaus import __version__
 from iolaus.cases.triage import TriagePolicy
 from iolaus.config import ConfigError, Settings
+from iolaus.errors import IolausError
 from iolaus.signals.config import DetectionConfig
 from iolaus.signals.errors import DataFileError
 from iolaus.store import migrate
 from iolaus.store.engine import DatabaseURLError, open_engine
 from iolaus.terminal import printable
 
+
+class _Commands(TyperGroup):
+    """The command group: a refusal (``IolausError``) that a command did not handle itself
+    is printed as ``error: …`` with its exit code, never as a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IolausError as exc:
+            fail(str(exc), exc.exit_code)
+
+
 app = typer.Typer(
     name="iolaus",
+    cls=_Commands,
     help="Find, triage and act on communities sharing intimate images without consent or child "
     "sexual abuse material. Data goes to ./iolaus.db (SQLite) unless --db or "
     "IOLAUS_DATABASE_URL names another database (e.g. postgresql://user@host/db).",

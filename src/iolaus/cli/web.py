@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from iolaus import logs
 from iolaus.cli.main import app, fail, out, print_json, state
 from iolaus.model.access import Role
 from iolaus.store import tokens as token_store
@@ -47,6 +48,7 @@ def serve(
     engine = state.engine()
     with engine.connect() as conn:
         active = token_store.list_tokens(conn, include_revoked=False)
+    logs.configure(state.settings.log_level, state.settings.log_format)
     web_app = create_app(engine, state.settings)
     out.print(
         f"serving Iolaus on http://{host}:{port}: console at /console, report form at /report, "

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from iolaus import logs
 from iolaus.actions import transports
 from iolaus.actions.delivery import Transport, TransportConfigError
 from iolaus.actions.dispatcher import dispatch_once
@@ -32,6 +33,7 @@ def worker_command(
     escalates (escalations then wait in the outbox until a URL is set). Several workers may run:
     escalation happens once per case and outbox rows are leased.
     """
+    logs.configure(state.settings.log_level, state.settings.log_format)
     engine = state.engine()
     pipeline = build_pipeline()
     policy = state.policy()

@@ -41,6 +41,7 @@ from iolaus.demo.dce_writer import (
     snowflake,
 )
 from iolaus.demo.world import evade, export_file_name
+from iolaus.errors import IolausError
 
 CORPUS_DIR = Path(__file__).resolve().parents[3] / "tests" / "data" / "detection"
 """Default location of the corpus (a source checkout; the corpus is test data, not packaged)."""
@@ -84,7 +85,7 @@ _CHANNEL_FIELDS = {
 }
 
 
-class CorpusError(ValueError):
+class CorpusError(IolausError, ValueError):
     """A corpus file that cannot be used, naming the file and the community at fault."""
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from iolaus.errors import IolausError
 from iolaus.hashing.types import SignalType
 from iolaus.model.banks import InvalidSignal
 
@@ -28,11 +29,11 @@ Checkpoint = dict[str, Any]
 Sleep = Callable[[float], None]
 
 
-class InvalidExchange(ValueError):
+class InvalidExchange(IolausError, ValueError):
     """An exchange name, API, configuration or credential set that cannot be accepted."""
 
 
-class ExchangeError(Exception):
+class ExchangeError(IolausError):
     """A fetch failed. Messages are written to be stored and shown: they never hold secrets."""
 
 

@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from iolaus.config import KEY_BYTES, SECRET_KEY, Settings, base64_key
+from iolaus.errors import IolausError
 
 KEY_ENV = SECRET_KEY.env
 KEY_FILE = "secret.key"
@@ -32,7 +33,7 @@ VERSION = b"\x01"
 _AAD_PREFIX = b"iolaus exchange credentials v1\x00"
 
 
-class SecretKeyError(Exception):
+class SecretKeyError(IolausError):
     """No usable key, or credentials that this key cannot decrypt."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 
+from iolaus.errors import NotFound
 from iolaus.exchanges.base import (
     Checkpoint,
     ExchangeAPI,
@@ -53,7 +54,7 @@ class ExchangeExists(InvalidExchange):
     """An exchange of that name exists already."""
 
 
-class NoSuchExchange(LookupError):
+class NoSuchExchange(NotFound):
     """No exchange of that name."""
 
 

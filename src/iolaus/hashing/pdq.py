@@ -72,6 +72,8 @@ from typing import BinaryIO, overload
 import numpy as np
 from PIL import ExifTags, Image
 
+from iolaus.errors import IolausError
+
 __all__ = [
     "MATCH_DISTANCE",
     "PHOTO_FORMATS",
@@ -139,7 +141,7 @@ _HIGH_DEPTH_MODES = frozenset({"I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
 _NOMINAL_RANGES = (1.0, 255.0, 65535.0)  # float 0–1, 8-bit values in a wide container, 16-bit
 
 
-class MediaError(ValueError):
+class MediaError(IolausError, ValueError):
     """The input cannot be hashed: unsupported, malformed, too large, or a decompression bomb."""
 
 

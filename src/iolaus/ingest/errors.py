@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from iolaus.errors import IolausError
 
-class SourceError(Exception):
+
+class SourceError(IolausError):
     """One input could not be imported; nothing of it was written."""
 
     def __init__(self, source: str, where: str, problem: str) -> None:

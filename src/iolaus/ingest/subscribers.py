@@ -50,8 +50,18 @@ def register_media_subscriber(name: str, factory: SubscriberFactory) -> None:
     _registry[name] = factory
 
 
-def media_subscribers(engine: Engine, clock: Clock) -> list[MediaSubscriber]:
-    """One instance of every registered subscriber, in registration order, for one run."""
+def _load_builtins() -> None:
     for module in BUILTIN_SUBSCRIBERS:
         importlib.import_module(module)
+
+
+def media_subscriber_names() -> list[str]:
+    """Every registered subscriber's name, in registration order."""
+    _load_builtins()
+    return list(_registry)
+
+
+def media_subscribers(engine: Engine, clock: Clock) -> list[MediaSubscriber]:
+    """One instance of every registered subscriber, in registration order, for one run."""
+    _load_builtins()
     return [factory(engine, clock) for factory in _registry.values()]

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from iolaus.cases.store import record_event
+from iolaus.errors import IolausError
 from iolaus.legal.dsa import banned_account_ids, decision_actions
 from iolaus.model.cases import APPEAL_WINDOW, CaseEvent
 from iolaus.store.digest import secret_digest
@@ -29,7 +30,7 @@ from iolaus.store.tables import accounts, appeals, cases, decisions, reports, us
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
 
-class AppealError(ValueError):
+class AppealError(IolausError, ValueError):
     """An appeal that cannot be filed or decided; the message says why."""
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from iolaus.errors import IolausError
 from iolaus.model.signals import Category
 
 BANK_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -18,11 +19,11 @@ PDQ_MAX_THRESHOLD = 31  # exact matching is guaranteed up to this distance (PDQ'
 NOTE_MAX = 255
 
 
-class InvalidSignal(ValueError):
+class InvalidSignal(IolausError, ValueError):
     """A hash string that is not of its signal type's form."""
 
 
-class InvalidBank(ValueError):
+class InvalidBank(IolausError, ValueError):
     """A bank name or setting that cannot be accepted."""
 
 

@@ -3,8 +3,10 @@ so a bad edit is found at load, not on a live event."""
 
 from __future__ import annotations
 
+from iolaus.errors import IolausError
 
-class DataFileError(ValueError):
+
+class DataFileError(IolausError, ValueError):
     """A data file that cannot be loaded, with where the problem is."""
 
     def __init__(self, source: str, line: int | None, problem: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from iolaus.errors import NotFound
 from iolaus.model.banks import (
     NOTE_MAX,
     PDQ_MAX_THRESHOLD,
@@ -39,7 +40,7 @@ class BankExists(InvalidBank):
     """A bank of that name exists already."""
 
 
-class NoSuchBank(LookupError):
+class NoSuchBank(NotFound):
     """No bank of that name."""
 
 

@@ -13,8 +13,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from iolaus.errors import IolausError
 
-class DatabaseURLError(ValueError):
+
+class DatabaseURLError(IolausError, ValueError):
     """The database URL names no driver Iolaus supports."""
 
 

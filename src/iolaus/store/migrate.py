@@ -9,8 +9,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from iolaus.errors import IolausError
 
-class SchemaOutOfDateError(RuntimeError):
+
+class SchemaOutOfDateError(IolausError, RuntimeError):
     """The database is behind the code and automatic migration is switched off."""
 
 

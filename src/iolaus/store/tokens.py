@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from iolaus.errors import IolausError
 from iolaus.model.access import Role, Token
 from iolaus.model.signals import Category
 from iolaus.store import audit
@@ -36,7 +37,7 @@ request into a database write."""
 TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 
 
-class TokenError(ValueError):
+class TokenError(IolausError, ValueError):
     """A token request that cannot be accepted (bad name or role, unknown token)."""
 
 

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, delete, insert, select, update
 
+from iolaus.errors import IolausError
 from iolaus.model.cases import UserRole
 from iolaus.store.digest import secret_digest
 from iolaus.store.tables import user_sessions, users
@@ -30,7 +31,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class UserError(ValueError):
+class UserError(IolausError, ValueError):
     """A username, role or password that cannot be accepted."""
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from iolaus.errors import NotFound
 from iolaus.store import audit
 from iolaus.store import banks as bank_store
 from iolaus.store.digest import secret_digest
@@ -24,7 +25,7 @@ from iolaus.store.tables import bank_content, victim_submissions
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
 
-class SubmissionError(LookupError):
+class SubmissionError(NotFound):
     """Unknown reference, wrong secret, or already withdrawn: one message for all three, so the
     answer does not reveal which references exist."""
 

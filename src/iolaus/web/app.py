@@ -23,7 +23,9 @@ from starlette.staticfiles import StaticFiles
 
 from iolaus import __version__
 from iolaus.config import Settings
+from iolaus.errors import IolausError
 from iolaus.hashing.matcher import Matcher
+from iolaus.model.clock import Clock, system_clock
 from iolaus.web import appeals, batch, hma, reports
 from iolaus.web.console import cases as console_cases
 from iolaus.web.console import pages as console
@@ -62,6 +64,13 @@ def _docs_page() -> tuple[bytes, str]:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return JSONResponse({"message": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+async def _refusal(_request: Request, exc: Exception) -> JSONResponse:
+    """A refusal no route turned into its own answer: its status and message, in the one shape
+    every error of this API has (``{"message"}``). The message never holds a secret."""
+    assert isinstance(exc, IolausError)
+    return JSONResponse({"message": str(exc)}, exc.http_status)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -103,13 +112,17 @@ def _add_docs_route(app: FastAPI) -> None:
 
 
 def create_app(
-    engine: Engine, settings: Settings | None = None, *, matcher: Matcher | None = None
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    matcher: Matcher | None = None,
+    clock: Clock = system_clock,
 ) -> FastAPI:
     """The API over ``engine``, run with ``settings`` (built once by the caller: ``iolaus
     serve`` passes the CLI's; default: the built-in defaults, never the environment).
-    ``matcher`` defaults to a new in-memory one."""
+    ``matcher`` defaults to a new in-memory one; ``clock`` gives every request's "now"."""
     settings = settings or Settings()
-    services = Services(engine, matcher or Matcher(engine), settings)
+    services = Services(engine, matcher or Matcher(engine), settings, clock)
     app = FastAPI(
         title="Iolaus",
         version=__version__,
@@ -121,14 +134,17 @@ def create_app(
     app.state.services = services
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(IolausError, _refusal)
     _add_health_routes(app, services)
     _add_docs_route(app)
     for router in (*hma.routers, batch.router):
         app.include_router(router)
     console.register(app)
-    console_cases.register(app)
+    console_cases.register(app, clock)
     reports.register(app, reports.ReportSettings.from_settings(settings))
-    appeals.register(app)  # after reports: it shares their templates, CSRF key and rate limits
+    appeals.register(
+        app, clock
+    )  # after reports: it shares their templates, CSRF key and rate limits
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_file_size + FORM_OVERHEAD)
     app.add_middleware(SecurityHeaders)  # outermost: also covers the body limit's 413

@@ -246,6 +246,7 @@ def _store(
             actor=actor,
             trusted_flagger=trusted,
             policy=_state(request).settings.policy,
+            now=services(request).clock(),
         )
 
 
@@ -343,11 +344,11 @@ def register(app: FastAPI, settings: ReportSettings) -> None:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
-    engine = app.state.services.engine
+    engine, clock = app.state.services.engine, app.state.services.clock
     app.state.reports = _State(
         settings,
-        RateLimit.parse(settings.submit_limit, engine, "report.submit"),
-        RateLimit.parse(settings.status_limit, engine, "report.status"),
+        RateLimit.parse(settings.submit_limit, engine, "report.submit", clock),
+        RateLimit.parse(settings.status_limit, engine, "report.status", clock),
         Jinja2Templates(env=environment),
     )
     if not getattr(app.state, "reports_routes", False):

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from iolaus.config import Settings
 from iolaus.hashing.matcher import Matcher
+from iolaus.model.clock import Clock, system_clock
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Services:
     engine: Engine
     matcher: Matcher
     settings: Settings
+    clock: Clock = system_clock
+    """Every "now" of a request: deadlines, rate-limit windows, lock expiry."""
 
 
 def services(request: Request) -> Services:

@@ -15,13 +15,14 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, select
 
 from iolaus.actions import outbox
+from iolaus.errors import IolausError
 from iolaus.store.tables import communities, platforms
 
 MAX_TARGETS = 500
 """Most message ids, hashes or accounts one action names; a webhook payload must stay small."""
 
 
-class InvalidAction(ValueError):
+class InvalidAction(IolausError, ValueError):
     """An action whose payload does not name what it needs (or names what does not exist), or
     one the case gives no target for; the message says why, for the reviewer."""
 

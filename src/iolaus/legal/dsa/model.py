@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from iolaus.actions.kinds import handlers
+from iolaus.errors import IolausError
 from iolaus.model.signals import Category
 
 PUID_PREFIX = "iolaus-"
 
 
-class StatementError(ValueError):
+class StatementError(IolausError, ValueError):
     """A statement could not be built or failed validation; ``problems`` lists every reason."""
 
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
