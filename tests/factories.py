@@ -24,6 +24,7 @@ from iolaus.store.tables import (
     channels,
     communities,
     decisions,
+    memberships,
     messages,
     reports,
     users,
@@ -96,6 +97,20 @@ def community(
             "owner_account_id": owner_account_id,
             "observed_at": observed_at,
         },
+    )
+
+
+def membership(
+    conn: Connection, community_id: int, account_id: int, *, seen_at: datetime = AT
+) -> None:
+    """An account's membership of a community, first and last seen at ``seen_at``."""
+    conn.execute(
+        insert(memberships).values(
+            community_id=community_id,
+            account_id=account_id,
+            first_seen_at=seen_at,
+            last_seen_at=seen_at,
+        )
     )
 
 
