@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from iolaus.cases import intake, report_for_notifier
 from iolaus.model.cases import TargetKind
 from iolaus.store import audit
-from iolaus.store.mirror import platform_id
-from iolaus.store.tables import accounts, cases, channels, communities, memberships, messages
+from iolaus.store.tables import cases
 from iolaus.store.tables import reports as reports_table
+from tests import factories
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 GOOD: dict[str, Any] = {
@@ -30,52 +30,18 @@ GOOD: dict[str, Any] = {
 
 def seed_community(conn: Connection, guild: str = "111", members: int = 3) -> dict[str, int]:
     """A Discord community with a channel, a message and ``members`` accounts."""
-    platform = platform_id(conn, "discord")
-    ids = []
-    for n in range(members):
-        ids.append(
-            conn.execute(
-                insert(accounts)
-                .values(
-                    platform_id=platform,
-                    external_id=f"{guild}-u{n}",
-                    username=f"user{n}",
-                    observed_at=NOW,
-                )
-                .returning(accounts.c.id)
-            ).scalar_one()
-        )
-    community = conn.execute(
-        insert(communities)
-        .values(platform_id=platform, external_id=guild, name=f"server {guild}", observed_at=NOW)
-        .returning(communities.c.id)
-    ).scalar_one()
+    platform = factories.platform(conn)
+    ids = [
+        factories.account(conn, platform, f"{guild}-u{n}", username=f"user{n}", observed_at=NOW)
+        for n in range(members)
+    ]
+    community = factories.community(conn, platform, guild, name=f"server {guild}", observed_at=NOW)
     for account in ids:
-        conn.execute(
-            insert(memberships).values(
-                community_id=community, account_id=account, first_seen_at=NOW, last_seen_at=NOW
-            )
-        )
-    channel = conn.execute(
-        insert(channels)
-        .values(
-            community_id=community, external_id="222", name="general", kind="text", observed_at=NOW
-        )
-        .returning(channels.c.id)
-    ).scalar_one()
-    message = conn.execute(
-        insert(messages)
-        .values(
-            channel_id=channel,
-            external_id="333",
-            author_id=ids[0],
-            kind="Default",
-            content="hello",
-            created_at=NOW,
-            observed_at=NOW,
-        )
-        .returning(messages.c.id)
-    ).scalar_one()
+        factories.membership(conn, community, account, seen_at=NOW)
+    channel = factories.channel(conn, community, "222", observed_at=NOW)
+    message = factories.message(
+        conn, channel, "333", ids[0], content="hello", created_at=NOW, observed_at=NOW
+    )
     return {"community": community, "channel": channel, "message": message, "author": ids[0]}
 
 

@@ -27,7 +27,8 @@ from iolaus.cases.triage import Subject, merge
 from iolaus.config import Settings
 from iolaus.model.cases import LOCK_DURATION, CaseEvent, SubjectKind
 from iolaus.model.signals import SEVERITY, Category
-from iolaus.store.tables import cases, community_risk, outbox, signals, users
+from iolaus.store.tables import cases, community_risk, outbox, signals
+from tests import factories
 from tests.cases.test_intake import seed_community
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -48,11 +49,7 @@ def add(
 
 
 def user(conn: Connection, name: str) -> int:
-    return conn.execute(
-        insert(users)
-        .values(username=name, password_hash="-", role="reviewer", created_at=NOW)
-        .returning(users.c.id)
-    ).scalar_one()
+    return factories.user(conn, name, password_hash="-", created_at=NOW)
 
 
 def test_csam_outranks_any_other_case() -> None:

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from iolaus.legal.dsa import (
     COUNTRY_CODES,
@@ -23,19 +23,10 @@ from iolaus.legal.dsa import (
     validate_statement,
 )
 from iolaus.store.tables import (
-    account_names,
-    accounts,
-    attachments,
-    cases,
-    channels,
-    communities,
     decisions,
-    messages,
-    platforms,
-    reports,
     statements_of_reasons,
-    users,
 )
+from tests import factories
 
 DECIDED = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 POSTED = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
@@ -73,140 +64,79 @@ def seed(
     violation: bool = True,
     decided_at: datetime = DECIDED,
 ) -> Seeded:
-    """The rows one decision needs, inserted directly: platform, accounts, community, message,
-    users, case, report and decision."""
-    platform_id = conn.execute(
-        insert(platforms).values(name="discord").returning(platforms.c.id)
-    ).scalar_one()
-
-    def account(external_id: str, name: str, shown: str | None) -> int:
-        return conn.execute(
-            insert(accounts)
-            .values(
-                platform_id=platform_id,
-                external_id=external_id,
-                username=name,
-                display_name=shown,
-                observed_at=POSTED,
-            )
-            .returning(accounts.c.id)
-        ).scalar_one()
-
-    account_id = account("111111111111111111", username, display_name)
-    other_id = account("222222222222222222", "second", None)
-    community_id = conn.execute(
-        insert(communities)
-        .values(
-            platform_id=platform_id,
-            external_id="333333333333333333",
-            name=community_name,
-            owner_account_id=account_id,
-            observed_at=POSTED,
-        )
-        .returning(communities.c.id)
-    ).scalar_one()
-    channel_id = conn.execute(
-        insert(channels)
-        .values(
-            community_id=community_id,
-            external_id="444",
-            name="general",
-            kind="text",
-            observed_at=POSTED,
-        )
-        .returning(channels.c.id)
-    ).scalar_one()
-    message_id = conn.execute(
-        insert(messages)
-        .values(
-            channel_id=channel_id,
-            external_id="555",
-            author_id=account_id,
-            kind="Default",
-            content="",
-            created_at=POSTED,
-            observed_at=POSTED,
-        )
-        .returning(messages.c.id)
-    ).scalar_one()
-    conn.execute(
-        insert(attachments).values(
-            message_id=message_id,
-            external_id="666",
-            file_name="file",
-            size_bytes=1,
-            media_kind=media_kind,
-            url="https://cdn.invalid/file",
-        )
+    """The rows one decision needs: platform, accounts, community, message, users, case,
+    report and decision."""
+    platform_id = factories.platform(conn)
+    account_id = factories.account(
+        conn,
+        platform_id,
+        "111111111111111111",
+        username=username,
+        display_name=display_name,
+        observed_at=POSTED,
     )
-
-    def user(name: str) -> int:
-        return conn.execute(
-            insert(users)
-            .values(username=name, password_hash="x", role="reviewer", created_at=POSTED)
-            .returning(users.c.id)
-        ).scalar_one()
-
-    reviewer_id, second_id = user("reviewer-one"), user("reviewer-two")
-    case_id = conn.execute(
-        insert(cases)
-        .values(
-            subject_kind="community",
-            subject_key=f"community:{community_id}",
-            community_id=community_id,
-            account_id=account_id if case_account else None,
-            category=category,
-            severity=4,
-            priority=1.0,
-            status="decided",
-            reports_count=1 if notice else 0,
-            signals_count=signals,
-            trusted_flagger=notice == "trusted",
-            received_at=POSTED + timedelta(days=1),
-            deadline_at=POSTED + timedelta(days=2),
-            decided_at=decided_at,
-        )
-        .returning(cases.c.id)
-    ).scalar_one()
+    other_id = factories.account(
+        conn, platform_id, "222222222222222222", username="second", observed_at=POSTED
+    )
+    community_id = factories.community(
+        conn,
+        platform_id,
+        "333333333333333333",
+        name=community_name,
+        owner_account_id=account_id,
+        observed_at=POSTED,
+    )
+    channel_id = factories.channel(conn, community_id, "444", observed_at=POSTED)
+    message_id = factories.message(
+        conn, channel_id, "555", account_id, created_at=POSTED, observed_at=POSTED
+    )
+    factories.attachment(conn, message_id, "666", media_kind=media_kind)
+    reviewer_id = factories.user(conn, "reviewer-one", created_at=POSTED)
+    second_id = factories.user(conn, "reviewer-two", created_at=POSTED)
+    case_id = factories.case(
+        conn,
+        subject_kind="community",
+        subject_key=f"community:{community_id}",
+        community_id=community_id,
+        account_id=account_id if case_account else None,
+        category=category,
+        status="decided",
+        reports_count=1 if notice else 0,
+        signals_count=signals,
+        trusted_flagger=notice == "trusted",
+        received_at=POSTED + timedelta(days=1),
+        deadline_at=POSTED + timedelta(days=2),
+        decided_at=decided_at,
+    )
     reference = None
     if notice:
         reference = f"R-{case_id:08d}"
-        conn.execute(
-            insert(reports).values(
-                reference=reference,
-                secret_hash="0" * 64,
-                case_id=case_id,
-                target_kind="message",
-                target="https://discord.com/channels/333/444/555",
-                message_id=message_id,
-                category=category,
-                explanation="reported",
-                notifier_email="notifier@example.org",
-                good_faith=True,
-                trusted_flagger=notice == "trusted",
-                source="web",
-                status="decided",
-                received_at=POSTED + timedelta(days=1),
-                notifier_informed_at=decided_at,
-            )
-        )
-    decision_id = conn.execute(
-        insert(decisions)
-        .values(
-            case_id=case_id,
-            reviewer_id=reviewer_id,
-            violation=violation,
+        factories.report(
+            conn,
+            case_id,
+            reference,
+            target="https://discord.com/channels/333/444/555",
+            message_id=message_id,
             category=category,
-            ground=ground,
-            legal_reference=legal_reference,
-            terms_reference=terms_reference,
-            explanation="Reviewer notes naming people: must never reach a statement.",
-            actions=json.dumps(actions if actions is not None else [{"kind": "remove_content"}]),
-            automated_detection=False,
-            decided_at=decided_at,
+            notifier_email="notifier@example.org",
+            trusted_flagger=notice == "trusted",
+            status="decided",
+            received_at=POSTED + timedelta(days=1),
+            notifier_informed_at=decided_at,
         )
-        .returning(decisions.c.id)
-    ).scalar_one()
+    decision_id = factories.decision(
+        conn,
+        case_id,
+        reviewer_id,
+        violation=violation,
+        category=category,
+        ground=ground,
+        legal_reference=legal_reference,
+        terms_reference=terms_reference,
+        explanation="Reviewer notes naming people: must never reach a statement.",
+        actions=json.dumps(actions if actions is not None else [{"kind": "remove_content"}]),
+        decided_at=decided_at,
+    )
     return Seeded(
         decision_id, case_id, account_id, other_id, community_id, reviewer_id, second_id, reference
     )
@@ -481,15 +411,7 @@ def test_personal_data_in_a_reference_is_refused(
             community_name="Northbay Leaks",
             legal_reference=reference,
         )
-        conn.execute(
-            insert(account_names).values(
-                account_id=seeded.account_id,
-                kind="username",
-                name="old-handle",
-                first_seen_at=POSTED,
-                last_seen_at=POSTED,
-            )
-        )
+        factories.account_name(conn, seeded.account_id, "old-handle", seen_at=POSTED)
         with pytest.raises(StatementError, match=problem):
             create_statements(conn, seeded.decision_id)
         assert conn.execute(select(func.count()).select_from(statements_of_reasons)).scalar() == 0
