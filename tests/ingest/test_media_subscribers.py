@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Connection, Engine, select
 
 from iolaus.demo.dce_writer import attachment_json
+from iolaus.hashing.matcher import Matcher
 from iolaus.ingest import subscribers
 from iolaus.ingest.discord_export import import_exports
 from iolaus.ingest.media import HashingSubscriber
@@ -21,7 +22,7 @@ from tests.exports import ALICE, T0, msg, write_export
 
 
 class Recorder:
-    def __init__(self, _engine: Engine, _clock: Clock) -> None:
+    def __init__(self, _engine: Engine, _clock: Clock, _matcher: Matcher) -> None:
         self.seen: list[tuple[StoredAttachment, MediaOffered]] = []
         built.append(self)
 
@@ -37,7 +38,7 @@ built: list[Recorder] = []
 
 
 def test_hashing_is_the_built_in_subscriber(sqlite_engine: Engine) -> None:
-    found = subscribers.media_subscribers(sqlite_engine, FixedClock(T0))
+    found = subscribers.media_subscribers(sqlite_engine, FixedClock(T0), Matcher(sqlite_engine))
     assert any(isinstance(s, HashingSubscriber) for s in found)
 
 

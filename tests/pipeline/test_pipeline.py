@@ -12,14 +12,20 @@ from typer.testing import CliRunner
 
 from iolaus.cases.triage import DEFAULT_POLICY
 from iolaus.cli import app
+from iolaus.demo.dce_writer import attachment_json
+from iolaus.hashing.matcher import Matcher
+from iolaus.hashing.media import hash_file
 from iolaus.ingest.discord_export import DiscordExportSource, import_exports
 from iolaus.model.clock import FixedClock
 from iolaus.pipeline import Pipeline, service
 from iolaus.signals.config import DetectionConfig
+from iolaus.store import banks as bank_store
 from iolaus.store import pending
 from iolaus.store import tables as T
 from iolaus.store.engine import open_engine
 from iolaus.store.migrate import ensure_schema
+from tests.exports import ALICE, msg, write_export
+from tests.ingest.test_media_matching import abstract_image
 from tests.pipeline.worlds import NOW, outcome, risky_exports
 
 runner = CliRunner()
@@ -185,3 +191,41 @@ def test_scan_first_finishes_pending_detection(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert _waiting(engine) == 0 and _open_cases(engine) == 1
     engine.dispose()
+
+
+def test_an_import_and_its_drain_load_the_banks_index_once(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = tmp_path / "general.json_Files"
+    files.mkdir()
+    known = abstract_image(files / "known.png", seed=1)
+    with engine.begin() as conn:
+        bank_store.create_bank(conn, "NCII_TEST", category="ncii")
+        bank_store.add_content(conn, "NCII_TEST", {"pdq": hash_file(known).pdq or ""})
+    export = write_export(
+        tmp_path / "general.json",
+        [
+            msg(
+                1,
+                ALICE,
+                attachments=[attachment_json("701", "a.png", 1000, "general.json_Files/known.png")],
+            )
+        ],
+    )
+    loads = []
+    original = Matcher._load
+    monkeypatch.setattr(Matcher, "_load", lambda self: (loads.append(self), original(self)))
+    pipeline = _pipeline(engine)
+    summary = pipeline.ingest(DiscordExportSource([export]))
+    pipeline.drain()
+    assert summary.media.matched == 1
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(
+                select(func.count())
+                .select_from(T.signals)
+                .where(T.signals.c.detector == "hash_match")
+            )
+            == 1
+        )
+    assert len(loads) == 1  # the import's media and the drain's hash detector share one index

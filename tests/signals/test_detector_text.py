@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from iolaus.demo.dce_writer import guild_json
+from iolaus.hashing.matcher import Matcher
 from iolaus.ingest.discord_export import import_exports
 from iolaus.model.signals import Category, RuleRef, Scope, Signal
 from iolaus.signals.config import DetectionConfig
@@ -37,7 +38,7 @@ def _detect(engine: Engine, tmp_path: Path, lines: list[str]) -> tuple[Community
     assert import_exports(engine, [export]).ok
     config = DetectionConfig(load_default().merged(load_text(SHADOW)), Lexicon.load_default())
     with engine.connect() as conn:
-        setup = DetectorSetup(engine, config, default_detector(conn, config))
+        setup = DetectorSetup(engine, config, default_detector(conn, config), Matcher(engine))
         row = conn.execute(select(communities)).one()
         info = CommunityInfo(row.id, row.external_id, row.name, row.description, False)
         scan = CommunityScan(conn, info, NOW)

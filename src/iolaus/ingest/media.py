@@ -55,8 +55,8 @@ class HashingSubscriber:
     per match. An attachment already hashed (or refused) is skipped, so a replay reads nothing.
     """
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self._matcher = Matcher(engine)  # loads its index only if some media is offered
+    def __init__(self, _engine: Engine, clock: Clock, matcher: Matcher) -> None:
+        self._matcher = matcher  # loads its index only if some media is offered
         self._clock = clock
 
     def receive(

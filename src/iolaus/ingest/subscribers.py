@@ -18,6 +18,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, Engine
 
+from iolaus.hashing.matcher import Matcher
 from iolaus.model.clock import Clock
 from iolaus.model.events import MediaOffered
 from iolaus.model.ingest import MediaCounts
@@ -38,12 +39,14 @@ class MediaSubscriber(Protocol):
         ...
 
 
-SubscriberFactory = Callable[[Engine, Clock], MediaSubscriber]
+SubscriberFactory = Callable[[Engine, Clock, Matcher], MediaSubscriber]
+"""Builds a subscriber for one run from the database, the clock and the run's bank matcher
+(shared with detection, so an import loads the banks' index once)."""
 _registry: dict[str, SubscriberFactory] = {}
 
 
 def register_media_subscriber(name: str, factory: SubscriberFactory) -> None:
-    """Offer every ingest run's media to what ``factory(engine, clock)`` builds."""
+    """Offer every ingest run's media to what ``factory(engine, clock, matcher)`` builds."""
     known = _registry.get(name)
     if known is not None and known is not factory:
         raise ValueError(f"media subscriber {name!r} is already registered")
@@ -61,7 +64,7 @@ def media_subscriber_names() -> list[str]:
     return list(_registry)
 
 
-def media_subscribers(engine: Engine, clock: Clock) -> list[MediaSubscriber]:
+def media_subscribers(engine: Engine, clock: Clock, matcher: Matcher) -> list[MediaSubscriber]:
     """One instance of every registered subscriber, in registration order, for one run."""
     _load_builtins()
-    return [factory(engine, clock) for factory in _registry.values()]
+    return [factory(engine, clock, matcher) for factory in _registry.values()]

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 
 from iolaus.errors import IolausError
+from iolaus.hashing.matcher import Matcher
 from iolaus.ingest.errors import SourceError
 from iolaus.ingest.source import ProgressFn, Source, Unit
 from iolaus.ingest.subscribers import MediaSubscriber, media_subscribers
@@ -32,13 +33,15 @@ def write_source(
     source: Source,
     *,
     clock: Clock,
+    matcher: Matcher | None = None,
     progress: ProgressFn | None = None,
     on_unit: UnitFn | None = None,
 ) -> ImportSummary:
-    """Write every unit of ``source``; a failed unit is rolled back and reported."""
+    """Write every unit of ``source``; a failed unit is rolled back and reported. Offered media
+    is matched with ``matcher`` (default: a new one on ``engine``)."""
     summary = ImportSummary()
     counted: set[tuple[str, str]] = set()
-    subscribers = media_subscribers(engine, clock)
+    subscribers = media_subscribers(engine, clock, matcher or Matcher(engine))
     with few_collections():
         for unit in source.units(progress):
             failure = _write_unit(engine, unit, summary, counted, subscribers, clock)

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from iolaus.cases.triage import TriagePolicy, adopt_mirrored_subjects, open_cases_from_signals
+from iolaus.hashing.matcher import Matcher
 from iolaus.ingest.source import ProgressFn, Source
 from iolaus.ingest.write import UnitFn, write_source
 from iolaus.model.clock import Clock
@@ -39,7 +40,9 @@ class DrainOutcome:
 
 
 class Pipeline:
-    """Ingest, detection and triage over one database, with one configuration and clock."""
+    """Ingest, detection and triage over one database, with one configuration and clock, and
+    one bank matcher: its index is loaded once (on first need) and kept current from the hash
+    change log, for the media of every ingest and the hash detector of every drain."""
 
     def __init__(
         self,
@@ -55,6 +58,7 @@ class Pipeline:
         self.policy = policy
         self.clock = clock
         self.lease = lease
+        self.matcher = Matcher(engine)
 
     def ingest(
         self,
@@ -65,7 +69,12 @@ class Pipeline:
     ) -> ImportSummary:
         """Write ``source`` unit by unit; touched communities are queued for ``drain``."""
         return write_source(
-            self.engine, source, clock=self.clock, progress=progress, on_unit=on_unit
+            self.engine,
+            source,
+            clock=self.clock,
+            matcher=self.matcher,
+            progress=progress,
+            on_unit=on_unit,
         )
 
     def drain(self) -> DrainOutcome:
@@ -80,7 +89,12 @@ class Pipeline:
         if not claimed:
             return DrainOutcome()
         try:
-            scan_communities(self.engine, config=self.config, community_ids=sorted(claimed))
+            scan_communities(
+                self.engine,
+                config=self.config,
+                community_ids=sorted(claimed),
+                matcher=self.matcher,
+            )
             # Reports about communities not mirrored until now join their community's case,
             # and what detection rates high or critical waits in the review queue, reported
             # or not.

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from iolaus.hashing.matcher import Matcher
 from iolaus.signals.config import DetectionConfig
 from iolaus.signals.detect import TextEngine
 from iolaus.signals.detectors import (
@@ -46,16 +47,19 @@ def scan_communities(
     detector: TextEngine | None = None,
     config: DetectionConfig | None = None,
     community_ids: Iterable[int] | None = None,
+    matcher: Matcher | None = None,
     persist: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[CommunityRisk]:
     """Score communities (all, or the given ones), most risky first; store scores and signals.
 
     The text rules use ``detector`` (a text engine) if given, else one built from ``config``
-    (the operator's rules and lexicon; default: the built-in ones)."""
+    (the operator's rules and lexicon; default: the built-in ones). Bank matches use
+    ``matcher`` (default: a new one on ``engine``)."""
     config = config or DetectionConfig.default()
     with engine.connect() as conn:
-        setup = DetectorSetup(engine, config, detector or default_detector(conn, config))
+        text = detector or default_detector(conn, config)
+        setup = DetectorSetup(engine, config, text, matcher or Matcher(engine))
         query = select(communities.c.id).order_by(communities.c.id)
         if community_ids is not None:
             query = query.where(communities.c.id.in_(list(community_ids)))

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from sqlalchemy import Connection, Engine
 
+from iolaus.hashing.matcher import Matcher
 from iolaus.model.signals import Scope, Signal
 from iolaus.signals.config import DetectionConfig
 from iolaus.signals.detect import TextEngine
@@ -28,12 +29,14 @@ from iolaus.signals.detect import TextEngine
 @dataclass(frozen=True)
 class DetectorSetup:
     """What a scan offers detectors as it builds them, once per scan: the database (the hash
-    matcher opens its index on it), the detection config, and the text engine built from that
-    config with the current watch list."""
+    matcher's refreshes read it), the detection config, the text engine built from that config
+    with the current watch list, and the bank matcher (the caller's, so a pipeline loads the
+    banks' index once for its imports and every drain, not once per scan)."""
 
     engine: Engine
     config: DetectionConfig
     text: TextEngine
+    matcher: Matcher
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class HashMatchDetector(Detector):
 
     @classmethod
     def build(cls, setup: DetectorSetup) -> HashMatchDetector:
-        return cls(Matcher(setup.engine))
+        return cls(setup.matcher)
 
     def detect(self, scan: CommunityScan) -> list[Signal]:
         rows = scan.conn.execute(
