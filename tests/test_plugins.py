@@ -89,5 +89,5 @@ def test_iolaus_plugins_lists_every_seam() -> None:
     shown = json.loads(result.output)
     assert shown.keys() == SHIPPED.keys()
     for seam, names in SHIPPED.items():  # and any toy plug-in this process registered
-        assert shown[seam][: len(names)] == names or set(names) <= set(shown[seam])
+        assert set(names) <= set(shown[seam])
     assert "rules" in shown["detector"] and "webhook" in shown["transport"]
